@@ -1,0 +1,124 @@
+//! The health server (PRODUCT.md §11.1) and the replica's lifecycle flags it reports: draining
+//! (set on SIGTERM before anything else stops) and maintenance mode (`/healthcheck/down`).
+//! The ops servers answer unknown paths in plain text, never with the API's JSON error body.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{guard, web, HttpResponse, Resource};
+use serde_json::json;
+
+use crate::db::Database;
+
+/// How long `/readyz` waits for the database ping.
+pub const READINESS_PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Default)]
+pub struct Lifecycle {
+    draining: AtomicBool,
+    maintenance: AtomicBool,
+}
+
+impl Lifecycle {
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    pub fn in_maintenance(&self) -> bool {
+        self.maintenance.load(Ordering::Acquire)
+    }
+
+    pub fn set_maintenance(&self, on: bool) {
+        self.maintenance.store(on, Ordering::Release);
+    }
+}
+
+/// Shared state of the health server.
+#[derive(Clone)]
+pub struct HealthState {
+    pub lifecycle: Arc<Lifecycle>,
+    pub db: Database,
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .body(body.to_string())
+}
+
+async fn healthcheck(state: web::Data<HealthState>) -> HttpResponse {
+    if state.lifecycle.is_draining() {
+        json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"maintenance_status": "shutting down"}))
+    } else if state.lifecycle.in_maintenance() {
+        json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"maintenance_status": "maintenance mode"}))
+    } else {
+        json_response(StatusCode::OK, json!({}))
+    }
+}
+
+async fn maintenance_on(state: web::Data<HealthState>) -> HttpResponse {
+    state.lifecycle.set_maintenance(true);
+    tracing::info!("maintenance mode on");
+    HttpResponse::Ok().finish()
+}
+
+async fn maintenance_off(state: web::Data<HealthState>) -> HttpResponse {
+    state.lifecycle.set_maintenance(false);
+    tracing::info!("maintenance mode off");
+    HttpResponse::Ok().finish()
+}
+
+async fn healthz() -> HttpResponse {
+    json_response(StatusCode::OK, json!({"status": "ok"}))
+}
+
+async fn readyz(state: web::Data<HealthState>) -> HttpResponse {
+    let reason = if state.lifecycle.is_draining() {
+        Some("shutting down")
+    } else if state.lifecycle.in_maintenance() {
+        Some("maintenance mode")
+    } else {
+        state.db.ping(READINESS_PING_TIMEOUT).await.err().map(|f| f.reason())
+    };
+    match reason {
+        None => json_response(StatusCode::OK, json!({"status": "ok"})),
+        Some(reason) => {
+            json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "unavailable", "reason": reason}))
+        }
+    }
+}
+
+/// A resource of an ops server: `GET` also answers `HEAD`, and any other method gets 405 with
+/// `Allow` and an empty body.
+pub fn ops_resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, HeaderValue::from_static(allow))).finish()
+    }))
+}
+
+pub fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// Unknown paths of the ops servers.
+pub async fn ops_not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")))
+        .body("404 page not found")
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(ops_resource("/healthcheck", "GET, HEAD").route(get_or_head().to(healthcheck)))
+        .service(ops_resource("/healthcheck/down", "POST").route(web::post().to(maintenance_on)))
+        .service(ops_resource("/healthcheck/up", "POST").route(web::post().to(maintenance_off)))
+        .service(ops_resource("/healthz", "GET, HEAD").route(get_or_head().to(healthz)))
+        .service(ops_resource("/readyz", "GET, HEAD").route(get_or_head().to(readyz)))
+        .default_service(web::to(ops_not_found));
+}

@@ -1,0 +1,17 @@
+//! HyperFleet API: a stateless REST data API over one PostgreSQL database. Every piece that
+//! production runs lives in this library, so the integration tests exercise exactly that code.
+
+pub mod api;
+pub mod build_info;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod migrate;
+pub mod startup;
+pub mod telemetry;
+
+/// The schema migrations of `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

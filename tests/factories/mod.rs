@@ -1,0 +1,1 @@
+//! Builders for test data, created through the API like a client would.
