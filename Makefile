@@ -1,0 +1,72 @@
+# HyperFleet API — developer entry points. `make run` and `make test` are the front door.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+DEV_DB := scripts/dev-db.sh
+BIN := target/release/hyperfleet
+# Builds never need a database: queries are checked against the committed .sqlx/ data.
+export SQLX_OFFLINE ?= true
+# Integration tests are I/O bound; run more of them at once than there are cores.
+TEST_THREADS ?= 6
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-zA-Z_/-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+.PHONY: binary
+binary: ## build the release binary (target/release/hyperfleet)
+	$(CARGO) build --release --locked --bin hyperfleet
+
+.PHONY: run
+run: binary ## migrate and serve on a local database (DATABASE_URL, else 127.0.0.1:5432, else a private cluster), JWT off
+	url="$$($(DEV_DB) url hyperfleet)"; \
+	DATABASE_URL="$$url" $(BIN) migrate; \
+	exec env DATABASE_URL="$$url" $(BIN) serve --enable-jwt=false
+
+.PHONY: run-no-auth
+run-no-auth: run ## alias of run
+
+.PHONY: migrate
+migrate: binary ## apply pending migrations to the development database
+	DATABASE_URL="$$($(DEV_DB) url hyperfleet)" $(BIN) migrate
+
+.PHONY: db/setup
+db/setup: ## prepare the development and test databases and print their URLs
+	@$(DEV_DB) url hyperfleet
+	@$(DEV_DB) url hyperfleet_test
+
+.PHONY: db/teardown
+db/teardown: ## stop and delete the private PostgreSQL cluster under .dev/ (if one was made)
+	$(DEV_DB) teardown
+
+.PHONY: test
+test: ## run every test (unit + integration) against a real PostgreSQL
+	export DATABASE_URL="$$($(DEV_DB) url hyperfleet_test)"; \
+	$(CARGO) test --locked --all-targets -- --test-threads=$(TEST_THREADS)
+
+.PHONY: fmt
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+.PHONY: lint
+lint: ## rustfmt check and clippy with warnings denied
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+.PHONY: generate
+generate: ## regenerate openapi/openapi.yaml from typespec/
+	typespec/generate.sh
+
+.PHONY: verify-openapi
+verify-openapi: ## fail when openapi/openapi.yaml differs from what typespec/ generates
+	typespec/verify.sh
+
+.PHONY: sqlx-prepare
+sqlx-prepare: ## refresh the committed .sqlx/ query data (needs a migrated development database)
+	url="$$($(DEV_DB) url hyperfleet_sqlx)"; \
+	DATABASE_URL="$$url" $(CARGO) run --quiet --bin hyperfleet -- migrate >/dev/null; \
+	rm -rf .sqlx && mkdir -p .sqlx; \
+	$(CARGO) clean -p hyperfleet; \
+	SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$$PWD/.sqlx" DATABASE_URL="$$url" $(CARGO) check --all-targets --quiet
