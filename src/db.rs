@@ -173,17 +173,17 @@ impl Database {
     }
 
     async fn check_schema_throttled(&self, conn: &mut PgConnection) -> Result<(), ApiError> {
-        {
-            let mut last = self.schema.last_check.lock().await;
-            if self.schema.current.load(Ordering::Acquire) {
-                return Ok(());
-            }
-            if last.is_some_and(|at| at.elapsed() < SCHEMA_RECHECK_INTERVAL) {
-                return Err(ApiError::Unavailable(Unavailable::SchemaOutdated));
-            }
-            *last = Some(Instant::now());
+        // Held across the check, so requests arriving meanwhile wait for its verdict.
+        let mut last = self.schema.last_check.lock().await;
+        if self.schema.current.load(Ordering::Acquire) {
+            return Ok(());
         }
-        if self.check_schema(conn).await? {
+        if last.is_some_and(|at| at.elapsed() < SCHEMA_RECHECK_INTERVAL) {
+            return Err(ApiError::Unavailable(Unavailable::SchemaOutdated));
+        }
+        let current = self.check_schema(conn).await;
+        *last = Some(Instant::now());
+        if current? {
             Ok(())
         } else {
             Err(ApiError::Unavailable(Unavailable::SchemaOutdated))

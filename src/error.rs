@@ -320,6 +320,8 @@ mod tests {
         assert_eq!(cut_quoted(&short), short);
         let long = "é".repeat(257);
         assert_eq!(cut_quoted(&long), format!("{}...", "é".repeat(256)));
+        assert_eq!(cut_quoted(&"😀".repeat(300)), format!("{}...", "😀".repeat(256)));
+        assert_eq!(cut_quoted(""), "");
     }
 
     #[test]

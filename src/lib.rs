@@ -5,11 +5,15 @@ pub mod api;
 pub mod build_info;
 pub mod cli;
 pub mod config;
+pub mod dao;
 pub mod db;
 pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod migrate;
+pub mod model;
+pub mod search;
+pub mod service;
 pub mod startup;
 pub mod telemetry;
 

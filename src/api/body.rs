@@ -82,6 +82,11 @@ impl<'a> Object<'a> {
     pub fn non_null(&self, name: &str) -> Option<&Member<'a>> {
         self.get(name).filter(|m| !m.value.is_null())
     }
+
+    /// Moves a member's value out (validation is done; the object is not read again for it).
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        self.members.iter_mut().find(|m| m.name == name).map(|m| m.value.take())
+    }
 }
 
 fn malformed(what: impl std::fmt::Display) -> ApiError {

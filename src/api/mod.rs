@@ -3,8 +3,12 @@
 
 pub mod body;
 pub mod caller;
+pub mod clusters;
 pub mod meta;
+pub mod nodepools;
 pub mod params;
+pub mod resources;
+pub mod statuses;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,9 +39,7 @@ pub struct AppState {
 
 /// Allow lists of PRODUCT.md §2.8.
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
-#[allow(dead_code)]
 const COLLECTION: &str = "GET, HEAD, POST, OPTIONS";
-#[allow(dead_code)]
 const ITEM: &str = "GET, HEAD, PATCH, DELETE, OPTIONS";
 
 /// The API server's routes. `write_timeout` bounds every handler except streaming ones.
@@ -47,6 +49,42 @@ pub fn configure(cfg: &mut web::ServiceConfig, write_timeout: Duration) {
         .service(
             resource("/api/hyperfleet/v1/compatibility", READ_ONLY, bounded)
                 .route(get_or_head().to(meta::get_compatibility)),
+        )
+        .service(
+            resource("/api/hyperfleet/v1/clusters", COLLECTION, bounded)
+                .route(get_or_head().to(clusters::get_clusters))
+                .route(web::post().to(clusters::post_cluster)),
+        )
+        .service(
+            resource("/api/hyperfleet/v1/clusters/{cluster_id}", ITEM, bounded)
+                .route(get_or_head().to(clusters::get_cluster_by_id))
+                .route(web::patch().to(clusters::patch_cluster_by_id))
+                .route(web::delete().to(clusters::delete_cluster_by_id)),
+        )
+        .service(
+            resource("/api/hyperfleet/v1/clusters/{cluster_id}/statuses", COLLECTION, bounded)
+                .route(get_or_head().to(statuses::get_cluster_statuses))
+                .route(web::post().to(statuses::post_cluster_status)),
+        )
+        .service(
+            resource("/api/hyperfleet/v1/clusters/{cluster_id}/nodepools", COLLECTION, bounded)
+                .route(get_or_head().to(nodepools::get_node_pools_by_cluster_id))
+                .route(web::post().to(nodepools::post_node_pool)),
+        )
+        .service(
+            resource("/api/hyperfleet/v1/clusters/{cluster_id}/nodepools/{nodepool_id}", ITEM, bounded)
+                .route(get_or_head().to(nodepools::get_node_pool_by_id))
+                .route(web::patch().to(nodepools::patch_node_pool_by_id))
+                .route(web::delete().to(nodepools::delete_node_pool_by_id)),
+        )
+        .service(
+            resource("/api/hyperfleet/v1/clusters/{cluster_id}/nodepools/{nodepool_id}/statuses", COLLECTION, bounded)
+                .route(get_or_head().to(statuses::get_node_pool_statuses))
+                .route(web::post().to(statuses::post_node_pool_status)),
+        )
+        .service(
+            resource("/api/hyperfleet/v1/nodepools", READ_ONLY, bounded)
+                .route(get_or_head().to(nodepools::get_node_pools)),
         )
         .default_service(web::to(route_not_found));
 }

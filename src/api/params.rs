@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use actix_web::HttpRequest;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{cut_quoted, ApiError};
+use crate::model::ResourceKind;
 
 /// Largest page size; larger requests are clamped to it.
 pub const MAX_PAGE_SIZE: i64 = 1000;
@@ -96,6 +97,53 @@ impl PathId {
 
     pub fn from_request(req: &HttpRequest, name: &str) -> Self {
         Self::parse(req.match_info().get(name).unwrap_or_default())
+    }
+}
+
+/// The resource a request path names: a cluster, or a node pool of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourcePath {
+    pub cluster: PathId,
+    pub node_pool: Option<PathId>,
+}
+
+impl ResourcePath {
+    /// `…/clusters/{cluster_id}…`
+    pub fn cluster(req: &HttpRequest) -> Self {
+        ResourcePath { cluster: PathId::from_request(req, "cluster_id"), node_pool: None }
+    }
+
+    /// `…/clusters/{cluster_id}/nodepools/{nodepool_id}…`
+    pub fn node_pool(req: &HttpRequest) -> Self {
+        ResourcePath {
+            cluster: PathId::from_request(req, "cluster_id"),
+            node_pool: Some(PathId::from_request(req, "nodepool_id")),
+        }
+    }
+
+    pub fn kind(&self) -> ResourceKind {
+        match self.node_pool {
+            None => ResourceKind::Cluster,
+            Some(_) => ResourceKind::NodePool,
+        }
+    }
+
+    /// The cluster id, or the cluster's 404 when the segment is not a UUID.
+    pub fn cluster_id(&self) -> Result<Uuid, ApiError> {
+        self.cluster.id.ok_or_else(|| self.cluster_not_found())
+    }
+
+    pub fn cluster_not_found(&self) -> ApiError {
+        ApiError::NotFound(format!("Cluster with id='{}' not found", cut_quoted(&self.cluster.text)))
+    }
+
+    pub fn node_pool_not_found(&self) -> ApiError {
+        let node_pool = self.node_pool.as_ref().map_or("", |n| n.text.as_str());
+        ApiError::NotFound(format!(
+            "NodePool with id='{}' not found in Cluster with id='{}'",
+            cut_quoted(node_pool),
+            cut_quoted(&self.cluster.text)
+        ))
     }
 }
 

@@ -86,6 +86,25 @@ impl TestApp {
         self.request(Method::GET, path, None).await
     }
 
+    pub async fn post(&self, path: &str, body: &str) -> Response {
+        self.request(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &str) -> Response {
+        self.request(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// GET and decode, asserting the status.
+    pub async fn get_json(&self, path: &str, status: u16) -> Value {
+        let answer = Answer::of(self.get(path).await).await;
+        assert_eq!(answer.status, status, "GET {path}: {}", answer.text);
+        answer.body
+    }
+
     /// Triggers a graceful shutdown and returns the exit status `serve` would have.
     pub async fn stop(mut self) -> i32 {
         self.shutdown.trigger();

@@ -3,9 +3,10 @@
 mod helpers;
 
 #[path = "../factories/mod.rs"]
-#[allow(dead_code)]
 mod factories;
 
 mod cli;
+mod clusters;
 mod health;
 mod pipeline;
+mod statuses;

@@ -1,0 +1,92 @@
+//! Paged lists of clusters and node pools: the page and the `total` of all matches in one
+//! statement (one snapshot), with the client's filter and ordering rendered by `search`.
+
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::ResourceRow;
+use crate::model::ResourceKind;
+use crate::search::{Filter, Ordering};
+
+/// What to list.
+pub struct ResourceQuery<'a> {
+    pub kind: ResourceKind,
+    /// Only the node pools of this cluster (and check that it is live).
+    pub cluster: Option<Uuid>,
+    pub filter: Option<&'a Filter>,
+    pub ordering: &'a Ordering,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub total: i64,
+    pub items: Vec<T>,
+    /// False when the parent cluster of a per-cluster list is unknown or deleted.
+    pub parent_exists: bool,
+}
+
+const CLUSTER_COLUMNS: &str = "id, NULL::uuid AS cluster_id, name, spec, labels, generation, status_phase, \
+     status_observed_generation, status_last_transition_time, status_updated_at, status_adapters, \
+     created_at, updated_at, created_by, updated_by";
+const NODE_POOL_COLUMNS: &str = "id, cluster_id, name, spec, labels, generation, status_phase, \
+     status_observed_generation, status_last_transition_time, status_updated_at, status_adapters, \
+     created_at, updated_at, created_by, updated_by";
+
+fn push_conditions<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &ResourceQuery<'a>) {
+    qb.push(" WHERE deleted_at IS NULL");
+    if let Some(cluster) = query.cluster {
+        qb.push(" AND cluster_id = ").push_bind(cluster);
+    }
+    if let Some(filter) = query.filter {
+        // The filter is one parenthesised unit, so an `or` inside never widens the scope.
+        qb.push(" AND ");
+        filter.push_sql(qb);
+    }
+}
+
+pub async fn resources(conn: &mut PgConnection, query: &ResourceQuery<'_>) -> Result<Page<ResourceRow>, sqlx::Error> {
+    let (table, columns) = match query.kind {
+        ResourceKind::Cluster => ("clusters", CLUSTER_COLUMNS),
+        ResourceKind::NodePool => ("node_pools", NODE_POOL_COLUMNS),
+    };
+    let mut qb = QueryBuilder::<Postgres>::new("SELECT t.total, ");
+    match query.cluster {
+        Some(cluster) => {
+            qb.push("EXISTS (SELECT 1 FROM clusters c WHERE c.id = ")
+                .push_bind(cluster)
+                .push(" AND c.deleted_at IS NULL) AS parent_exists, ");
+        }
+        None => {
+            qb.push("TRUE AS parent_exists, ");
+        }
+    }
+    qb.push("r.* FROM (SELECT count(*) AS total FROM ").push(table);
+    push_conditions(&mut qb, query);
+    qb.push(") t LEFT JOIN LATERAL (SELECT ").push(columns).push(" FROM ").push(table);
+    push_conditions(&mut qb, query);
+    qb.push(" ORDER BY ");
+    query.ordering.push_sql(&mut qb);
+    qb.push(" LIMIT ").push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);
+    qb.push(") r ON TRUE");
+
+    let rows = qb.build().fetch_all(conn).await?;
+    page_of(&rows)
+}
+
+fn page_of(rows: &[PgRow]) -> Result<Page<ResourceRow>, sqlx::Error> {
+    let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+    let total: i64 = first.try_get("total")?;
+    let parent_exists: bool = first.try_get("parent_exists")?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        // A page past the end is the one row of the LEFT JOIN with no resource in it.
+        if row.try_get::<Option<Uuid>, _>("id")?.is_some() {
+            items.push(ResourceRow::from_row(row)?);
+        }
+    }
+    Ok(Page { total, items, parent_exists })
+}

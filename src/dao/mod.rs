@@ -1,0 +1,42 @@
+//! SQL only: free async functions taking an executor, so the same function runs on the pool or
+//! inside the caller's transaction. No HTTP types here.
+
+pub mod clusters;
+pub mod events;
+pub mod lists;
+pub mod node_pools;
+pub mod statuses;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// A cluster or node-pool row as the API renders it (`cluster_id` is set for node pools).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResourceRow {
+    pub id: Uuid,
+    pub cluster_id: Option<Uuid>,
+    pub name: String,
+    pub spec: Value,
+    pub labels: Value,
+    pub generation: i32,
+    pub status_phase: String,
+    pub status_observed_generation: i32,
+    pub status_last_transition_time: DateTime<Utc>,
+    pub status_updated_at: DateTime<Utc>,
+    pub status_adapters: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_by: String,
+}
+
+/// The aggregated status written back to a resource row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusUpdate {
+    pub phase: String,
+    pub observed_generation: i32,
+    pub adapters: Value,
+    /// Whether the phase changed, so `last_transition_time` moves to the transaction time.
+    pub phase_changed: bool,
+}
