@@ -14,6 +14,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use crate::cli::{DatabaseArgs, LogFormat, LogLevel, ServeArgs, SslMode};
+use crate::events::processor::EventHandlers;
 
 /// A configuration problem, with the process exit status it leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +152,14 @@ pub struct EventSettings {
     pub sweep_interval: Duration,
     pub watch_keepalive: Duration,
     pub watch_max_subscribers: usize,
+    /// Undelivered events one watch stream may have queued before it is closed (not a flag).
+    pub watch_queue_limit: usize,
+    /// Event handlers run after the built-in ones (not a flag: set by an embedding program).
+    pub handlers: EventHandlers,
 }
+
+/// The watch queue limit of PRODUCT.md §9.5.
+pub const WATCH_QUEUE_LIMIT: usize = 1000;
 
 /// CORS allow-list; empty disables CORS, `*` allows any origin.
 #[derive(Debug, Clone, Default)]
@@ -234,6 +242,8 @@ impl Settings {
                 sweep_interval: args.event_sweep_interval,
                 watch_keepalive: args.watch_keepalive_interval,
                 watch_max_subscribers: args.watch_max_subscribers as usize,
+                watch_queue_limit: WATCH_QUEUE_LIMIT,
+                handlers: EventHandlers::default(),
             },
             cors,
         })

@@ -8,6 +8,7 @@ pub mod config;
 pub mod dao;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod metrics;
 pub mod migrate;

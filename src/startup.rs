@@ -11,6 +11,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use socket2::{Domain, Protocol, Socket, Type};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
@@ -19,7 +20,8 @@ use crate::api::body::BodyLimit;
 use crate::api::{self, AppState};
 use crate::build_info;
 use crate::config::{BindAddress, Settings};
-use crate::db::Database;
+use crate::db::{self, Database};
+use crate::events::EventPipeline;
 use crate::health::{self, HealthState, Lifecycle};
 use crate::metrics::{self, Metrics};
 use crate::telemetry::{Pipeline, RequestSpan};
@@ -76,6 +78,7 @@ pub struct Application {
     state: web::Data<AppState>,
     in_flight: Arc<InFlight>,
     shutdown: ShutdownHandle,
+    events: EventPipeline,
 }
 
 impl Application {
@@ -83,17 +86,25 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let metrics = Metrics::new();
         let db = Database::connect_lazy(&settings.database, metrics.clone());
-        Self::build_with(settings, db, metrics).await
+        let listen_options = db::connect_options(&settings.database);
+        Self::build_with(settings, db, metrics, listen_options).await
     }
 
-    /// Builds a replica on an existing pool (tests hand in the pool of their own database).
+    /// Builds a replica on an existing pool (tests hand in the pool of their own database); the
+    /// `LISTEN` connection is opened with the pool's connect options.
     pub async fn build_with_pool(settings: Settings, pool: PgPool) -> Result<Self, StartupError> {
         let metrics = Metrics::new();
+        let listen_options = (*pool.connect_options()).clone();
         let db = Database::from_pool(pool, metrics.clone());
-        Self::build_with(settings, db, metrics).await
+        Self::build_with(settings, db, metrics, listen_options).await
     }
 
-    async fn build_with(settings: Settings, db: Database, metrics: Metrics) -> Result<Self, StartupError> {
+    async fn build_with(
+        settings: Settings,
+        db: Database,
+        metrics: Metrics,
+        listen_options: PgConnectOptions,
+    ) -> Result<Self, StartupError> {
         let settings = Arc::new(settings);
         let lifecycle = Arc::new(Lifecycle::default());
         let in_flight = Arc::new(InFlight::default());
@@ -105,11 +116,13 @@ impl Application {
         let (api_addrs, metrics_addrs, health_addrs) =
             (local(&api_listeners), local(&metrics_listeners), local(&health_listeners));
 
+        let events = EventPipeline::new(db.clone(), metrics.clone(), &settings, listen_options);
         let state = web::Data::new(AppState {
             db: db.clone(),
             metrics: metrics.clone(),
             settings: Arc::clone(&settings),
             lifecycle: Arc::clone(&lifecycle),
+            watch: Arc::clone(&events.watch),
         });
         let pipeline = Arc::new(Pipeline {
             metrics: metrics.clone(),
@@ -187,6 +200,7 @@ impl Application {
             state,
             in_flight,
             shutdown: ShutdownHandle::default(),
+            events,
         })
     }
 
@@ -219,14 +233,18 @@ impl Application {
         let api_task = tokio::spawn(self.api);
         let metrics_task = tokio::spawn(self.metrics_server);
         let health_task = tokio::spawn(self.health_server);
+        let events = self.events.start();
 
         self.shutdown.0.notified().await;
         let state = self.state;
         state.lifecycle.start_draining();
         tracing::info!("shutdown requested: readiness is now failing, draining API requests");
         api_handle.pause().await;
-
+        events.close_watch_streams();
         let timeout = state.settings.server.shutdown_timeout;
+        events.stop(timeout).await;
+        tracing::info!("watch streams closed and event processor stopped");
+
         let drained = wait_for_drain(&self.in_flight, timeout).await;
         if !drained {
             tracing::warn!(

@@ -4,6 +4,7 @@
 pub mod body;
 pub mod caller;
 pub mod clusters;
+pub mod events;
 pub mod meta;
 pub mod nodepools;
 pub mod params;
@@ -25,6 +26,7 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::error::ApiError;
+use crate::events::WatchHub;
 use crate::health::Lifecycle;
 use crate::metrics::Metrics;
 use crate::telemetry::{self, RequestContext};
@@ -35,6 +37,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub settings: Arc<Settings>,
     pub lifecycle: Arc<Lifecycle>,
+    pub watch: Arc<WatchHub>,
 }
 
 /// Allow lists of PRODUCT.md §2.8.
@@ -86,6 +89,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, write_timeout: Duration) {
             resource("/api/hyperfleet/v1/nodepools", READ_ONLY, bounded)
                 .route(get_or_head().to(nodepools::get_node_pools)),
         )
+        .service(resource("/api/hyperfleet/v1/events", READ_ONLY, bounded).route(get_or_head().to(events::get_events)))
+        .service(resource("/api/hyperfleet/v1/watch", READ_ONLY, None).route(get_or_head().to(events::watch_events)))
         .default_service(web::to(route_not_found));
 }
 

@@ -1,8 +1,13 @@
-//! The event log's write side (transactional outbox, PRODUCT.md §9.2): events are appended as
-//! the last step of the writing transaction, under the event-order lock, with a NOTIFY each.
+//! SQL of the event log (PRODUCT.md §9): the outbox write (appended as the last step of the
+//! writing transaction, under the event-order lock, with a NOTIFY each), the paged list and the
+//! watch reads, and the processor's lock / mark / sweep statements.
 
-use sqlx::PgConnection;
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
+
+use super::lists::Page;
+use crate::events::EventFilter;
 
 /// Advisory lock that makes event ids become visible in commit order.
 pub const EVENT_ORDER_LOCK: (i32, i32) = (1_751_515_138, 0);
@@ -41,4 +46,155 @@ pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<Vec<
     )
     .fetch_all(conn)
     .await
+}
+
+/// An event as read for the API, with the cluster of a node-pool event (for its `source_href`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub source: String,
+    pub source_id: Uuid,
+    pub event_type: String,
+    pub created_at: DateTime<Utc>,
+    pub reconciled_at: Option<DateTime<Utc>>,
+    pub cluster_id: Option<Uuid>,
+}
+
+/// What to read from the log: events after `after` (and up to `until`) matching `filter`.
+pub struct EventQuery<'a> {
+    pub filter: &'a EventFilter,
+    pub after: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// The columns of [`EventRow`]; node pools are joined by id alone, deleted ones included.
+const EVENT_SELECT: &str = "SELECT e.id, e.source, e.source_id, e.event_type, e.created_at, e.reconciled_at, \
+     np.cluster_id FROM events e LEFT JOIN node_pools np ON e.source = 'NodePools' AND np.id = e.source_id";
+
+fn push_conditions<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &EventQuery<'a>) {
+    qb.push(" WHERE TRUE");
+    if let Some(after) = query.after {
+        qb.push(" AND e.id > ").push_bind(after);
+    }
+    if let Some(until) = query.until {
+        qb.push(" AND e.id <= ").push_bind(until);
+    }
+    if !query.filter.sources.is_empty() {
+        qb.push(" AND e.source = ANY(").push_bind(query.filter.sources.clone()).push(")");
+    }
+    if let Some(source_id) = query.filter.source_id {
+        qb.push(" AND e.source_id = ").push_bind(source_id);
+    }
+    if !query.filter.event_types.is_empty() {
+        qb.push(" AND e.event_type = ANY(").push_bind(query.filter.event_types.clone()).push(")");
+    }
+}
+
+/// One page of the events list, ordered by id, with the total of all matches (one statement).
+pub async fn list(
+    conn: &mut PgConnection,
+    query: &EventQuery<'_>,
+    limit: i64,
+    offset: i64,
+) -> Result<Page<EventRow>, sqlx::Error> {
+    let mut qb = QueryBuilder::<Postgres>::new("SELECT t.total, r.* FROM (SELECT count(*) AS total FROM events e");
+    push_conditions(&mut qb, query);
+    qb.push(") t LEFT JOIN LATERAL (").push(EVENT_SELECT);
+    push_conditions(&mut qb, query);
+    qb.push(" ORDER BY e.id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset).push(") r ON TRUE");
+
+    let rows = qb.build().fetch_all(conn).await?;
+    let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+    let total: i64 = first.try_get("total")?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // A page past the end is the one row of the LEFT JOIN with no event in it.
+        if row.try_get::<Option<i64>, _>("id")?.is_some() {
+            items.push(EventRow::from_row(row)?);
+        }
+    }
+    Ok(Page { total, items, parent_exists: true })
+}
+
+/// Up to `limit` matching events in ascending id order (a watch stream's backlog).
+pub async fn read(conn: &mut PgConnection, query: &EventQuery<'_>, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    let mut qb = QueryBuilder::<Postgres>::new(EVENT_SELECT);
+    push_conditions(&mut qb, query);
+    qb.push(" ORDER BY e.id LIMIT ").push_bind(limit);
+    qb.build_query_as::<EventRow>().fetch_all(conn).await
+}
+
+/// Up to `limit` events after `after`, whatever they are about (the watch tailer's read).
+pub async fn tail(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as!(
+        EventRow,
+        r#"SELECT e.id, e.source, e.source_id, e.event_type, e.created_at, e.reconciled_at,
+                  np.cluster_id AS "cluster_id?"
+           FROM events e LEFT JOIN node_pools np ON e.source = 'NodePools' AND np.id = e.source_id
+           WHERE e.id > $1 ORDER BY e.id LIMIT $2"#,
+        after,
+        limit,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The highest event id, 0 for an empty log.
+pub async fn max_id(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT COALESCE(max(id), 0) AS "max!" FROM events"#).fetch_one(conn).await
+}
+
+/// Advisory lock that keeps two replicas from processing the same event at once.
+pub const PROCESSING_LOCK_CLASS: i32 = 1_751_515_137;
+
+/// Takes the processing lock of event `id` for the rest of the transaction, without waiting.
+pub async fn try_lock_processing(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+    // The key is the low 32 bits of the id, read as a signed integer.
+    let key = id as i32;
+    sqlx::query_scalar!(r#"SELECT pg_try_advisory_xact_lock($1, $2) AS "locked!""#, PROCESSING_LOCK_CLASS, key)
+        .fetch_one(conn)
+        .await
+}
+
+/// An event being reconciled, locked `FOR UPDATE`; `now` is the transaction time that becomes
+/// its `reconciled_at`.
+#[derive(Debug, Clone)]
+pub struct UnreconciledRow {
+    pub id: i64,
+    pub source: String,
+    pub source_id: Uuid,
+    pub event_type: String,
+    pub created_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn lock_unreconciled(conn: &mut PgConnection, id: i64) -> Result<Option<UnreconciledRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UnreconciledRow,
+        r#"SELECT id, source, source_id, event_type, created_at, now() AS "now!"
+           FROM events WHERE id = $1 AND reconciled_at IS NULL FOR UPDATE"#,
+        id,
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn mark_reconciled(conn: &mut PgConnection, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE events SET reconciled_at = now() WHERE id = $1", id).execute(conn).await?;
+    Ok(())
+}
+
+/// Ids of up to `limit` unreconciled events after `after`, ascending (one sweep batch).
+pub async fn unreconciled_after(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM events WHERE reconciled_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
+        after,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn count_unreconciled(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM events WHERE reconciled_at IS NULL"#).fetch_one(conn).await
 }
