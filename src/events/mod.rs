@@ -158,13 +158,35 @@ impl RunningPipeline {
     pub async fn stop(self, timeout: Duration) {
         self.watch.close();
         self.stop.send_replace(true);
-        let processor_abort = self.processor.abort_handle();
-        if tokio::time::timeout(timeout, self.processor).await.is_err() {
+        if !finish(self.processor, timeout).await {
             tracing::warn!("the event processor did not stop in time; abandoning the event in hand");
-            processor_abort.abort();
         }
-        // Both end promptly once signalled; their errors were logged where they happened.
-        let _ = self.listener.await;
-        let _ = self.tailer.await;
+        // Both end promptly once signalled, unless a dead connection keeps them waiting.
+        finish(self.listener, TASK_STOP_TIMEOUT).await;
+        finish(self.tailer, TASK_STOP_TIMEOUT).await;
     }
+}
+
+/// How long the listener and the tailer get to stop before they are aborted.
+const TASK_STOP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Waits for a task to end; aborts it after `timeout` (false then).
+async fn finish(mut task: JoinHandle<()>, timeout: Duration) -> bool {
+    if tokio::time::timeout(timeout, &mut task).await.is_ok() {
+        return true;
+    }
+    task.abort();
+    false
+}
+
+/// An error with its causes, for log records (`a: b: c`).
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }

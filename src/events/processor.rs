@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 use uuid::Uuid;
 
-use super::Work;
+use super::{error_chain, Work};
 use crate::dao::events as dao;
 use crate::db::Database;
 use crate::error::ApiError;
@@ -103,8 +103,8 @@ pub enum Outcome {
 
 #[derive(Debug, thiserror::Error)]
 enum ProcessError {
-    #[error("handler '{handler}' failed: {source:#}")]
-    Handler { handler: String, source: anyhow::Error },
+    #[error("handler '{handler}' failed: {cause:#}")]
+    Handler { handler: String, cause: anyhow::Error },
     #[error(transparent)]
     Database(#[from] ApiError),
 }
@@ -166,7 +166,7 @@ impl Processor {
             let batch = match self.unreconciled_after(after).await {
                 Ok(batch) => batch,
                 Err(e) => {
-                    tracing::warn!(error = %e, "event sweep failed; retrying at the next sweep");
+                    tracing::warn!(error = %error_chain(&e), "event sweep failed; retrying at the next sweep");
                     return;
                 }
             };
@@ -183,7 +183,7 @@ impl Processor {
         }
         match self.count_unreconciled().await {
             Ok(count) => self.metrics.events_unreconciled.set(count),
-            Err(e) => tracing::warn!(error = %e, "counting unreconciled events failed"),
+            Err(e) => tracing::warn!(error = %error_chain(&e), "counting unreconciled events failed"),
         }
     }
 
@@ -202,7 +202,11 @@ impl Processor {
         match self.try_process(id).await {
             Ok(outcome) => outcome,
             Err(e) => {
-                tracing::warn!(event.id = id, error = %e, "event processing failed; the event stays unreconciled");
+                tracing::warn!(
+                    event.id = id,
+                    error = %error_chain(&e),
+                    "event processing failed; the event stays unreconciled"
+                );
                 Outcome::Failed
             }
         }
@@ -227,9 +231,9 @@ impl Processor {
             reconciled_at: row.now,
         };
         for handler in &self.handlers {
-            if let Err(source) = handler.handle(&event).await {
+            if let Err(cause) = handler.handle(&event).await {
                 tx.rollback().await?;
-                return Err(ProcessError::Handler { handler: handler.name().to_owned(), source });
+                return Err(ProcessError::Handler { handler: handler.name().to_owned(), cause });
             }
         }
         dao::mark_reconciled(&mut tx, id).await?;

@@ -17,7 +17,7 @@ use actix_web::web::Bytes;
 use futures_util::Stream;
 use tokio::sync::{mpsc, watch, Notify};
 
-use super::{Event, EventFilter};
+use super::{error_chain, Event, EventFilter};
 use crate::config::EventSettings;
 use crate::dao::events::{self as dao, EventQuery, EventRow};
 use crate::db::Database;
@@ -198,7 +198,7 @@ impl WatchHub {
             let rows = match self.read_after(after).await {
                 Ok(rows) => rows,
                 Err(e) => {
-                    tracing::warn!(error = %e, "reading new events for watch streams failed; retrying");
+                    tracing::warn!(error = %error_chain(&e), "reading new events for watch streams failed; retrying");
                     return;
                 }
             };
@@ -309,7 +309,7 @@ impl WatchStream {
                 Ok(rows) => rows,
                 Err(e) => {
                     // The client reconnects with Last-Event-ID and resumes from the table.
-                    tracing::warn!(error = %e, "reading a watch backlog failed; closing the stream");
+                    tracing::warn!(error = %error_chain(&e), "reading a watch backlog failed; closing the stream");
                     return None;
                 }
             };

@@ -7,6 +7,8 @@ mod factories;
 
 mod cli;
 mod clusters;
+mod events;
 mod health;
 mod pipeline;
 mod statuses;
+mod watch;
