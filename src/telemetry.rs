@@ -44,13 +44,7 @@ pub fn init(level: LogLevel, format: LogFormat) {
         LogLevel::Debug => "debug",
         LogLevel::Trace => "trace",
     };
-    // Dependencies' chatter stays at warn unless the operator asks for more than info.
-    let directives = if matches!(level, "debug" | "trace") {
-        format!("{level},h2=info,hyper=info,hyper_util=info,reqwest=info,rustls=info,tokio_util=info")
-    } else {
-        format!("{level},actix_server=warn,sqlx=warn")
-    };
-    let filter = EnvFilter::new(directives);
+    let filter = EnvFilter::new(filter_directives(level));
     let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).with_target(false);
     let result = match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init(),
@@ -61,6 +55,18 @@ pub fn init(level: LogLevel, format: LogFormat) {
             let backtrace = std::backtrace::Backtrace::force_capture();
             tracing::error!(panic = %info, backtrace = %backtrace, "panic");
         }));
+    }
+}
+
+/// Dependencies' chatter stays at warn unless the operator asks for more than info. Targets
+/// match by string prefix, so `hyper=info` would also cap `hyperfleet`: it is named as well.
+fn filter_directives(level: &str) -> String {
+    if matches!(level, "debug" | "trace") {
+        format!(
+            "{level},hyperfleet={level},h2=info,hyper=info,hyper_util=info,reqwest=info,rustls=info,tokio_util=info"
+        )
+    } else {
+        format!("{level},actix_server=warn,sqlx=warn")
     }
 }
 
@@ -334,6 +340,16 @@ impl MessageBody for Completion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_level_reaches_the_service_own_records() {
+        let filter = EnvFilter::new(filter_directives("debug"));
+        let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::sink).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(tracing::enabled!(tracing::Level::DEBUG), "hyperfleet records at debug");
+            assert!(!tracing::enabled!(target: "hyper::proto", tracing::Level::DEBUG), "hyper stays at info");
+        });
+    }
 
     #[test]
     fn operation_ids_follow_the_allowed_pattern() {
