@@ -89,18 +89,6 @@ impl EventHandler for LogHandler {
     }
 }
 
-/// What became of one attempt to reconcile an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Reconciled,
-    /// Another replica holds the event's processing lock.
-    Locked,
-    /// Already reconciled (or no such event).
-    AlreadyDone,
-    /// A handler or the database failed; the event stays unreconciled.
-    Failed,
-}
-
 #[derive(Debug, thiserror::Error)]
 enum ProcessError {
     #[error("handler '{handler}' failed: {cause:#}")]
@@ -148,9 +136,7 @@ impl Processor {
                 next = work.recv() => next,
             };
             match next {
-                Some(Work::Event(id)) => {
-                    self.process(id).await;
-                }
+                Some(Work::Event(id)) => self.process(id).await,
                 Some(Work::Sweep) => self.sweep(&stop).await,
                 None => break,
             }
@@ -160,7 +146,7 @@ impl Processor {
 
     /// Walks the unreconciled events in ascending id order, in batches, and handles each one;
     /// then refreshes `hyperfleet_events_unreconciled`.
-    pub async fn sweep(&self, stop: &watch::Receiver<bool>) {
+    async fn sweep(&self, stop: &watch::Receiver<bool>) {
         let mut after = 0;
         loop {
             let batch = match self.unreconciled_after(after).await {
@@ -198,29 +184,23 @@ impl Processor {
     }
 
     /// Tries to reconcile one event; failures are logged here.
-    pub async fn process(&self, id: i64) -> Outcome {
-        match self.try_process(id).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                tracing::warn!(
-                    event.id = id,
-                    error = %error_chain(&e),
-                    "event processing failed; the event stays unreconciled"
-                );
-                Outcome::Failed
-            }
+    async fn process(&self, id: i64) {
+        if let Err(e) = self.try_process(id).await {
+            tracing::warn!(event.id = id, error = %error_chain(&e), "event processing failed; the event stays unreconciled");
         }
     }
 
-    async fn try_process(&self, id: i64) -> Result<Outcome, ProcessError> {
+    /// BEGIN; the event's try-lock (taken by another replica: skip); the row if still
+    /// unreconciled (else done already); the handlers; `reconciled_at`; COMMIT.
+    async fn try_process(&self, id: i64) -> Result<(), ProcessError> {
         let mut tx = self.db.begin().await?;
         if !dao::try_lock_processing(&mut tx, id).await? {
             tx.rollback().await?;
-            return Ok(Outcome::Locked);
+            return Ok(());
         }
         let Some(row) = dao::lock_unreconciled(&mut tx, id).await? else {
             tx.commit().await?;
-            return Ok(Outcome::AlreadyDone);
+            return Ok(());
         };
         let event = EventRecord {
             id: row.id,
@@ -238,6 +218,6 @@ impl Processor {
         }
         dao::mark_reconciled(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(Outcome::Reconciled)
+        Ok(())
     }
 }

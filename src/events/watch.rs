@@ -107,10 +107,6 @@ impl WatchHub {
         self.closing.send_replace(true);
     }
 
-    pub fn is_closing(&self) -> bool {
-        *self.closing.borrow()
-    }
-
     /// Open streams on this replica.
     pub fn open_streams(&self) -> usize {
         self.open.load(Ordering::Acquire)
