@@ -9,4 +9,5 @@ mod cli;
 mod clusters;
 mod health;
 mod pipeline;
+mod search;
 mod statuses;
