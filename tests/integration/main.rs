@@ -8,6 +8,7 @@ mod factories;
 mod cli;
 mod clusters;
 mod health;
+mod lists;
 mod pipeline;
 mod search;
 mod statuses;
