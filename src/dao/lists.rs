@@ -48,8 +48,10 @@ fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, query: &ResourceQuery<'_
     }
 }
 
-/// The one statement of a list: one row per item, each carrying the `total` (and whether the
-/// parent cluster is live), or a single row with NULL item columns when the page is empty.
+/// The one statement of a list (one snapshot): one row per item, each carrying the `total` (and
+/// whether the parent cluster is live), or a single row with NULL item columns when the page is
+/// empty. The count is served by an index (§10.6); the page walks the ordering index and stops
+/// once it is full.
 /// Public so that tests can `EXPLAIN` exactly what the service runs.
 pub fn resources_statement(query: &ResourceQuery<'_>) -> QueryBuilder<'static, Postgres> {
     let (table, columns) = match query.kind {
@@ -71,6 +73,9 @@ pub fn resources_statement(query: &ResourceQuery<'_>) -> QueryBuilder<'static, P
     push_conditions(&mut qb, query);
     qb.push(") t LEFT JOIN LATERAL (SELECT ").push(columns).push(" FROM ").push(table);
     push_conditions(&mut qb, query);
+    // Only the count is referenced here, so Postgres makes this a one-time filter: a page past
+    // the end (or of an empty list) never walks the ordering index past every match.
+    qb.push(" AND t.total > ").push_bind(query.offset);
     qb.push(" ORDER BY ");
     query.ordering.push_sql(&mut qb);
     qb.push(" LIMIT ").push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);

@@ -10,5 +10,6 @@ mod clusters;
 mod health;
 mod lists;
 mod pipeline;
+mod plans;
 mod search;
 mod statuses;
