@@ -14,7 +14,7 @@ const MIGRATOR: &sqlx::migrate::Migrator = &hyperfleet::MIGRATOR;
 pub const CLUSTERS: &str = "/api/hyperfleet/v1/clusters";
 pub const NODE_POOLS: &str = "/api/hyperfleet/v1/nodepools";
 
-/// Fixed ids, so that the uuid-as-text cases have a known order: alpha < beta < gamma-1.
+/// The ids `SHAPE` gives the seeded clusters: alpha < beta < gamma-1 as text.
 pub const ALPHA: &str = "01939f4e-8a3c-7d12-9e45-6b7c8d9e0f1a";
 pub const BETA: &str = "01940a00-0000-7000-8000-00000000000b";
 pub const GAMMA: &str = "01950b00-0000-7000-8000-00000000000c";
@@ -93,43 +93,26 @@ pub async fn check_cases(app: &TestApp, path: &str, cases: &[Case<'_>]) {
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
-/// Sets what the API cannot: the id, generation, status, timestamps and identities of a cluster.
-#[allow(clippy::too_many_arguments)]
-async fn set_cluster(
-    pool: &PgPool,
-    name: &str,
-    id: &str,
-    generation: i32,
-    phase: &str,
-    observed: i32,
-    created_at: &str,
-    times: [&str; 3],
-    created_by: &str,
-    updated_by: &str,
-) {
-    let [updated_at, transition, status_updated] = times;
-    let updated = sqlx::query(
-        "UPDATE clusters SET id = $2::uuid, generation = $3, status_phase = $4, status_observed_generation = $5, \
-         created_at = $6::timestamptz, updated_at = $7::timestamptz, status_last_transition_time = $8::timestamptz, \
-         status_updated_at = $9::timestamptz, created_by = $10, updated_by = $11 \
-         WHERE name = $1 AND deleted_at IS NULL",
-    )
-    .bind(name)
-    .bind(id)
-    .bind(generation)
-    .bind(phase)
-    .bind(observed)
-    .bind(created_at)
-    .bind(updated_at)
-    .bind(transition)
-    .bind(status_updated)
-    .bind(created_by)
-    .bind(updated_by)
-    .execute(pool)
-    .await
-    .expect("the seed update runs");
-    assert_eq!(updated.rows_affected(), 1, "{name} is seeded");
-}
+/// What the API cannot set, as in the table of §6.3.8, plus our own values in the columns it
+/// leaves open. `zombie` looks like alpha and is deleted later. The ids are fixed so that the
+/// uuid-as-text cases have a known order.
+const SHAPE: &str = r"
+UPDATE clusters AS c
+SET id = v.id::uuid, generation = v.generation, status_phase = v.phase, status_observed_generation = v.observed,
+    created_at = v.created_at::timestamptz, updated_at = v.updated_at::timestamptz,
+    status_last_transition_time = v.transition::timestamptz, status_updated_at = v.refreshed::timestamptz,
+    created_by = v.created_by, updated_by = v.updated_by
+FROM (VALUES
+  ('alpha',   '01939f4e-8a3c-7d12-9e45-6b7c8d9e0f1a', 2, 'Ready',    2, '2025-01-10T00:00:00Z', '2025-01-15T00:00:00Z',
+   '2025-01-11T00:00:00Z', '2025-01-12T12:00:00Z', 'o''neil@example.com', 'Émile'),
+  ('beta',    '01940a00-0000-7000-8000-00000000000b', 1, 'NotReady', 0, '2025-02-10T00:00:00Z', '2025-02-10T00:00:00Z',
+   '2025-02-11T00:00:00Z', '2025-02-12T12:00:00Z', 'system', 'émile'),
+  ('gamma-1', '01950b00-0000-7000-8000-00000000000c', 3, 'Failed',   1, '2025-03-10T00:00:00Z', '2025-03-20T00:00:00Z',
+   '2025-03-11T00:00:00Z', '2025-03-12T12:00:00Z', 'system', '100%_sure\ok'),
+  ('zombie',  '01960000-0000-7000-8000-0000000000dd', 2, 'Ready',    2, '2025-02-15T00:00:00Z', '2025-01-15T00:00:00Z',
+   '2025-01-11T00:00:00Z', '2025-01-12T12:00:00Z', 'o''neil@example.com', 'Émile')
+) AS v (name, id, generation, phase, observed, created_at, updated_at, transition, refreshed, created_by, updated_by)
+WHERE c.name = v.name AND c.deleted_at IS NULL";
 
 /// The three live clusters of §6.3.8 (with values of our own in the columns the table leaves
 /// open), a soft-deleted `zombie` that resembles alpha and must never show up, and node pools:
@@ -141,16 +124,9 @@ pub async fn seed(pool: &PgPool) -> TestApp {
     ClusterFactory::new().name("gamma-1").create(&app).await;
     ClusterFactory::new().name("zombie").labels(json!({"env": "prod", "team": "platform"})).create(&app).await;
 
-    let alpha_times = ["2025-01-15T00:00:00Z", "2025-01-11T00:00:00Z", "2025-01-12T12:00:00Z"];
-    let beta_times = ["2025-02-10T00:00:00Z", "2025-02-11T00:00:00Z", "2025-02-12T12:00:00Z"];
-    let gamma_times = ["2025-03-20T00:00:00Z", "2025-03-11T00:00:00Z", "2025-03-12T12:00:00Z"];
-    let o_neil = "o'neil@example.com";
-    set_cluster(pool, "alpha", ALPHA, 2, "Ready", 2, "2025-01-10T00:00:00Z", alpha_times, o_neil, "Émile").await;
-    set_cluster(pool, "beta", BETA, 1, "NotReady", 0, "2025-02-10T00:00:00Z", beta_times, "system", "émile").await;
-    let gamma_by = r"100%_sure\ok";
-    set_cluster(pool, "gamma-1", GAMMA, 3, "Failed", 1, "2025-03-10T00:00:00Z", gamma_times, "system", gamma_by).await;
+    let shaped = sqlx::query(SHAPE).execute(pool).await.expect("the seed update runs");
+    assert_eq!(shaped.rows_affected(), 4, "every seeded cluster is shaped");
     let zombie_id = "01960000-0000-7000-8000-0000000000dd";
-    set_cluster(pool, "zombie", zombie_id, 2, "Ready", 2, "2025-02-15T00:00:00Z", alpha_times, o_neil, "Émile").await;
 
     for (cluster, name, labels) in [
         (ALPHA, "np-a1", json!({"tier": "a"})),
