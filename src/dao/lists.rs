@@ -36,7 +36,7 @@ const NODE_POOL_COLUMNS: &str = "id, cluster_id, name, spec, labels, generation,
      status_observed_generation, status_last_transition_time, status_updated_at, status_adapters, \
      created_at, updated_at, created_by, updated_by";
 
-fn push_conditions<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &ResourceQuery<'a>) {
+fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, query: &ResourceQuery<'_>) {
     qb.push(" WHERE deleted_at IS NULL");
     if let Some(cluster) = query.cluster {
         qb.push(" AND cluster_id = ").push_bind(cluster);
@@ -48,7 +48,12 @@ fn push_conditions<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &ResourceQuer
     }
 }
 
-pub async fn resources(conn: &mut PgConnection, query: &ResourceQuery<'_>) -> Result<Page<ResourceRow>, sqlx::Error> {
+/// The one statement of a list (one snapshot): one row per item, each carrying the `total` (and
+/// whether the parent cluster is live), or a single row with NULL item columns when the page is
+/// empty. The count is served by an index (§10.6); the page walks the ordering index and stops
+/// once it is full.
+/// Public so that tests can `EXPLAIN` exactly what the service runs.
+pub fn resources_statement(query: &ResourceQuery<'_>) -> QueryBuilder<'static, Postgres> {
     let (table, columns) = match query.kind {
         ResourceKind::Cluster => ("clusters", CLUSTER_COLUMNS),
         ResourceKind::NodePool => ("node_pools", NODE_POOL_COLUMNS),
@@ -68,12 +73,18 @@ pub async fn resources(conn: &mut PgConnection, query: &ResourceQuery<'_>) -> Re
     push_conditions(&mut qb, query);
     qb.push(") t LEFT JOIN LATERAL (SELECT ").push(columns).push(" FROM ").push(table);
     push_conditions(&mut qb, query);
+    // Only the count is referenced here, so Postgres makes this a one-time filter: a page past
+    // the end (or of an empty list) never walks the ordering index past every match.
+    qb.push(" AND t.total > ").push_bind(query.offset);
     qb.push(" ORDER BY ");
     query.ordering.push_sql(&mut qb);
     qb.push(" LIMIT ").push_bind(query.limit).push(" OFFSET ").push_bind(query.offset);
     qb.push(") r ON TRUE");
+    qb
+}
 
-    let rows = qb.build().fetch_all(conn).await?;
+pub async fn resources(conn: &mut PgConnection, query: &ResourceQuery<'_>) -> Result<Page<ResourceRow>, sqlx::Error> {
+    let rows = resources_statement(query).build().fetch_all(conn).await?;
     page_of(&rows)
 }
 
