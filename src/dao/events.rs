@@ -71,7 +71,7 @@ pub struct EventQuery<'a> {
 const EVENT_SELECT: &str = "SELECT e.id, e.source, e.source_id, e.event_type, e.created_at, e.reconciled_at, \
      np.cluster_id FROM events e LEFT JOIN node_pools np ON e.source = 'NodePools' AND np.id = e.source_id";
 
-fn push_conditions<'a>(qb: &mut QueryBuilder<'a, Postgres>, query: &EventQuery<'a>) {
+fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, query: &EventQuery<'_>) {
     qb.push(" WHERE TRUE");
     if let Some(after) = query.after {
         qb.push(" AND e.id > ").push_bind(after);
@@ -101,6 +101,8 @@ pub async fn list(
     push_conditions(&mut qb, query);
     qb.push(") t LEFT JOIN LATERAL (").push(EVENT_SELECT);
     push_conditions(&mut qb, query);
+    // A one-time filter: a page past the end never walks the id index past every match.
+    qb.push(" AND t.total > ").push_bind(offset);
     qb.push(" ORDER BY e.id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset).push(") r ON TRUE");
 
     let rows = qb.build().fetch_all(conn).await?;
