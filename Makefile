@@ -64,9 +64,11 @@ verify-openapi: ## fail when openapi/openapi.yaml differs from what typespec/ ge
 	typespec/verify.sh
 
 .PHONY: sqlx-prepare
-sqlx-prepare: ## refresh the committed .sqlx/ query data (needs a migrated development database)
-	url="$$($(DEV_DB) url hyperfleet_sqlx)"; \
-	DATABASE_URL="$$url" $(CARGO) run --quiet --bin hyperfleet -- migrate >/dev/null; \
+sqlx-prepare: ## refresh the committed .sqlx/ query data (a fresh database migrated with psql, then cargo check online)
+	url="$$($(DEV_DB) url postgres)"; base="$${url%/*}"; \
+	psql -X -q "$$url" -c "DROP DATABASE IF EXISTS hyperfleet_sqlx WITH (FORCE)" >/dev/null; \
+	psql -X -q "$$url" -c "CREATE DATABASE hyperfleet_sqlx" >/dev/null; \
+	for f in migrations/*.sql; do psql -X -q -v ON_ERROR_STOP=1 "$$base/hyperfleet_sqlx" -f "$$f" >/dev/null; done; \
 	rm -rf .sqlx && mkdir -p .sqlx; \
 	$(CARGO) clean -p hyperfleet; \
-	SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$$PWD/.sqlx" DATABASE_URL="$$url" $(CARGO) check --all-targets --quiet
+	SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$$PWD/.sqlx" DATABASE_URL="$$base/hyperfleet_sqlx" $(CARGO) check --all-targets --quiet
