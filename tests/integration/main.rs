@@ -7,6 +7,7 @@ mod factories;
 
 mod cli;
 mod clusters;
+mod contract;
 mod health;
 mod pipeline;
 mod statuses;
