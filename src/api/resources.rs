@@ -375,7 +375,20 @@ impl<T> List<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+
+    #[test]
+    fn request_schemas_list_exactly_the_members_the_decoders_accept() {
+        fn members<T: utoipa::PartialSchema>() -> BTreeSet<String> {
+            let schema = serde_json::to_value(T::schema()).unwrap();
+            schema["properties"].as_object().unwrap().keys().cloned().collect()
+        }
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(members::<CreateRequest>(), set(CREATE_FIELDS));
+        assert_eq!(members::<PatchRequest>(), set(PATCH_FIELDS));
+    }
 
     fn create_errors(body: &str, kind: ResourceKind) -> Vec<(String, String)> {
         match decode_create(body.as_bytes(), kind) {

@@ -429,7 +429,20 @@ pub async fn post_node_pool_status(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+
+    #[test]
+    fn request_schemas_list_exactly_the_members_the_decoder_accepts() {
+        fn members<T: utoipa::PartialSchema>() -> BTreeSet<String> {
+            let schema = serde_json::to_value(T::schema()).unwrap();
+            schema["properties"].as_object().unwrap().keys().cloned().collect()
+        }
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(members::<AdapterStatusCreateRequest>(), set(REPORT_FIELDS));
+        assert_eq!(members::<ConditionRequest>(), set(CONDITION_FIELDS));
+    }
 
     fn errors(body: &str) -> Vec<(String, String)> {
         match decode_report(body.as_bytes()) {

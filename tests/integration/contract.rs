@@ -354,7 +354,8 @@ fn the_schema_comparison_notices_every_kind_of_difference() {
             "{name}: expected a {expected} difference, got {problems:?}"
         );
     }
-    let mutations: [(&str, fn(&mut Value), &str); 4] = [
+    type Mutation = (&'static str, fn(&mut Value), &'static str);
+    let mutations: [Mutation; 4] = [
         ("/Cluster/properties/generation", |s| s["type"] = json!("string"), "Cluster.generation: type"),
         ("/Cluster/properties/id", |s| s["format"] = json!("uri"), "Cluster.id: format"),
         ("/ClusterStatus/properties/adapters/items", |s| *s = json!({"type": "string"}), "adapters[]: type"),
@@ -628,57 +629,52 @@ async fn every_operation_answers_with_a_documented_response(pool: PgPool) {
     let t_pool = "/api/hyperfleet/v1/clusters/{cluster_id}/nodepools/{nodepool_id}";
     let t_cluster_statuses = "/api/hyperfleet/v1/clusters/{cluster_id}/statuses";
     let t_pool_statuses = "/api/hyperfleet/v1/clusters/{cluster_id}/nodepools/{nodepool_id}/statuses";
-    let cases: Vec<(&str, &str, Method, String, Option<&str>, u16)> = vec![
-        ("get", "/api/hyperfleet", Method::GET, "/api/hyperfleet".into(), None, 200),
-        ("get", "/api/hyperfleet/v1/compatibility", Method::GET, format!("{v1}/compatibility"), None, 200),
-        (
-            "get",
-            "/api/hyperfleet/v1/clusters",
-            Method::GET,
-            format!("{v1}/clusters?search=labels.env%3D'test'"),
-            None,
-            200,
-        ),
-        ("get", "/api/hyperfleet/v1/clusters", Method::GET, format!("{v1}/clusters?search=nope"), None, 400),
-        ("get", "/api/hyperfleet/v1/clusters", Method::GET, format!("{v1}/clusters?page=0"), None, 400),
-        ("post", "/api/hyperfleet/v1/clusters", Method::POST, format!("{v1}/clusters"), Some(r#"{"name":"x"}"#), 400),
-        ("post", "/api/hyperfleet/v1/clusters", Method::POST, format!("{v1}/clusters"), Some("[]"), 400),
-        ("put", "/api/hyperfleet/v1/clusters", Method::PUT, format!("{v1}/clusters"), None, 405),
-        ("get", t_cluster, Method::GET, cluster_path.clone(), None, 200),
-        ("get", t_cluster, Method::GET, format!("{v1}/clusters/{unknown}"), None, 404),
-        ("patch", t_cluster, Method::PATCH, cluster_path.clone(), Some(r#"{"labels":{"env":"prod"}}"#), 200),
-        ("patch", t_cluster, Method::PATCH, cluster_path.clone(), Some("{}"), 400),
-        ("patch", t_cluster, Method::PATCH, format!("{v1}/clusters/not-a-uuid"), Some(r#"{"spec":{}}"#), 404),
-        ("get", t_pools, Method::GET, format!("{cluster_path}/nodepools"), None, 200),
-        ("get", t_pools, Method::GET, format!("{v1}/clusters/{unknown}/nodepools"), None, 404),
-        ("post", t_pools, Method::POST, format!("{cluster_path}/nodepools"), Some(r#"{"name":"p2","spec":{}}"#), 201),
-        ("post", t_pools, Method::POST, format!("{cluster_path}/nodepools"), Some(r#"{"name":"p2","spec":{}}"#), 409),
-        ("get", t_pool, Method::GET, pool_path.clone(), None, 200),
-        ("get", t_pool, Method::GET, format!("{cluster_path}/nodepools/{unknown}"), None, 404),
-        ("patch", t_pool, Method::PATCH, pool_path.clone(), Some(r#"{"spec":{"replicas":2}}"#), 200),
-        ("get", "/api/hyperfleet/v1/nodepools", Method::GET, format!("{v1}/nodepools?orderBy=name%20desc"), None, 200),
-        ("get", "/api/hyperfleet/v1/nodepools", Method::GET, format!("{v1}/nodepools?orderBy=nope"), None, 400),
-        ("post", t_cluster_statuses, Method::POST, format!("{cluster_path}/statuses"), Some(report), 201),
+    // (method, route template, request path, body, expected status)
+    type Case<'a> = (&'a str, &'a str, String, Option<&'a str>, u16);
+    let cases: Vec<Case> = vec![
+        ("get", "/api/hyperfleet", "/api/hyperfleet".into(), None, 200),
+        ("get", "/api/hyperfleet/v1/compatibility", format!("{v1}/compatibility"), None, 200),
+        ("get", "/api/hyperfleet/v1/clusters", format!("{v1}/clusters?search=labels.env%3D'test'"), None, 200),
+        ("get", "/api/hyperfleet/v1/clusters", format!("{v1}/clusters?search=nope"), None, 400),
+        ("get", "/api/hyperfleet/v1/clusters", format!("{v1}/clusters?page=0"), None, 400),
+        ("post", "/api/hyperfleet/v1/clusters", format!("{v1}/clusters"), Some(r#"{"name":"x"}"#), 400),
+        ("post", "/api/hyperfleet/v1/clusters", format!("{v1}/clusters"), Some("[]"), 400),
+        ("put", "/api/hyperfleet/v1/clusters", format!("{v1}/clusters"), None, 405),
+        ("get", t_cluster, cluster_path.clone(), None, 200),
+        ("get", t_cluster, format!("{v1}/clusters/{unknown}"), None, 404),
+        ("patch", t_cluster, cluster_path.clone(), Some(r#"{"labels":{"env":"prod"}}"#), 200),
+        ("patch", t_cluster, cluster_path.clone(), Some("{}"), 400),
+        ("patch", t_cluster, format!("{v1}/clusters/not-a-uuid"), Some(r#"{"spec":{}}"#), 404),
+        ("get", t_pools, format!("{cluster_path}/nodepools"), None, 200),
+        ("get", t_pools, format!("{v1}/clusters/{unknown}/nodepools"), None, 404),
+        ("post", t_pools, format!("{cluster_path}/nodepools"), Some(r#"{"name":"p2","spec":{}}"#), 201),
+        ("post", t_pools, format!("{cluster_path}/nodepools"), Some(r#"{"name":"p2","spec":{}}"#), 409),
+        ("get", t_pool, pool_path.clone(), None, 200),
+        ("get", t_pool, format!("{cluster_path}/nodepools/{unknown}"), None, 404),
+        ("patch", t_pool, pool_path.clone(), Some(r#"{"spec":{"replicas":2}}"#), 200),
+        ("get", "/api/hyperfleet/v1/nodepools", format!("{v1}/nodepools?orderBy=name%20desc"), None, 200),
+        ("get", "/api/hyperfleet/v1/nodepools", format!("{v1}/nodepools?orderBy=nope"), None, 400),
+        ("post", t_cluster_statuses, format!("{cluster_path}/statuses"), Some(report), 201),
         (
             "post",
             t_cluster_statuses,
-            Method::POST,
             format!("{cluster_path}/statuses"),
             Some(r#"{"adapter":"dns","observed_generation":0,"conditions":[]}"#),
             204,
         ),
-        ("post", t_cluster_statuses, Method::POST, format!("{cluster_path}/statuses"), Some(r#"{"adapter":""}"#), 400),
-        ("get", t_cluster_statuses, Method::GET, format!("{cluster_path}/statuses"), None, 200),
-        ("get", t_cluster_statuses, Method::GET, format!("{cluster_path}/statuses?pageSize=x"), None, 400),
-        ("post", t_pool_statuses, Method::POST, format!("{pool_path}/statuses"), Some(report), 201),
-        ("get", t_pool_statuses, Method::GET, format!("{pool_path}/statuses"), None, 200),
-        ("get", t_pool_statuses, Method::GET, format!("{cluster_path}/nodepools/{unknown}/statuses"), None, 404),
-        ("delete", t_pool, Method::DELETE, pool_path.clone(), None, 204),
-        ("delete", t_pool, Method::DELETE, pool_path.clone(), None, 404),
-        ("delete", t_cluster, Method::DELETE, cluster_path.clone(), None, 204),
-        ("delete", t_cluster, Method::DELETE, cluster_path.clone(), None, 404),
+        ("post", t_cluster_statuses, format!("{cluster_path}/statuses"), Some(r#"{"adapter":""}"#), 400),
+        ("get", t_cluster_statuses, format!("{cluster_path}/statuses"), None, 200),
+        ("get", t_cluster_statuses, format!("{cluster_path}/statuses?pageSize=x"), None, 400),
+        ("post", t_pool_statuses, format!("{pool_path}/statuses"), Some(report), 201),
+        ("get", t_pool_statuses, format!("{pool_path}/statuses"), None, 200),
+        ("get", t_pool_statuses, format!("{cluster_path}/nodepools/{unknown}/statuses"), None, 404),
+        ("delete", t_pool, pool_path.clone(), None, 204),
+        ("delete", t_pool, pool_path.clone(), None, 404),
+        ("delete", t_cluster, cluster_path.clone(), None, 204),
+        ("delete", t_cluster, cluster_path.clone(), None, 404),
     ];
-    for (method, template, http_method, path, body, status) in cases {
+    for (method, template, path, body, status) in cases {
+        let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let answer = Answer::of(app.request(http_method, &path, body).await).await;
         assert_eq!(answer.status, status, "{method} {path}: {}", answer.text);
         // A method the route does not have (405) is checked against the route's documented 405.
@@ -691,6 +687,81 @@ async fn every_operation_answers_with_a_documented_response(pool: PgPool) {
         .map(|(m, p)| format!("{} {p}", m.to_uppercase()))
         .collect();
     assert!(missing.is_empty(), "operations this test does not exercise: {missing:?}");
+}
+
+/// The query parameter patterns say what the server accepts: a value matches its parameter's
+/// schema exactly when the server answers 200 (a fuzzer's valid and invalid values then agree
+/// with the server). Regression: `order` once allowed surrounding whitespace that §6.2 rejects.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn query_parameter_patterns_accept_exactly_what_the_server_accepts(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let sixteen = vec!["name"; 16].join(",");
+    let seventeen = vec!["name"; 17].join(",");
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "order",
+            &[
+                "asc",
+                "DESC",
+                "dEsC",
+                "",
+                " ",
+                "\u{3000}\u{2028}",
+                " asc",
+                "asc ",
+                "\tdesc",
+                "up",
+                "asc,desc",
+                "ascending",
+            ],
+        ),
+        (
+            "orderBy",
+            &[
+                "name",
+                " name desc ",
+                "name\tASC",
+                "name  desc",
+                "status.phase,created_at desc",
+                "status_phase",
+                "labels.env asc",
+                "labels.example.com/Env_1",
+                "id,id",
+                &sixteen,
+                "\u{2028}",
+                "",
+                "name,,id",
+                "spec",
+                "name sideways",
+                "name asc desc",
+                "labels.-env",
+                "labels.a/b/c",
+                &seventeen,
+                "owner_id",
+                "kind",
+                "name;drop",
+            ],
+        ),
+        ("search", &["name = 'a'", "", "x".repeat(4097).leak(), "a\u{0}b"]),
+    ];
+    let paths = [("/api/hyperfleet/v1/clusters", "get"), ("/api/hyperfleet/v1/nodepools", "get")];
+    let mut problems = Vec::new();
+    for (path, method) in paths {
+        let parameters = spec()["paths"][path][method]["parameters"].as_array().unwrap();
+        for (name, values) in cases {
+            let parameter =
+                parameters.iter().map(resolve).find(|p| p["name"] == *name).expect("a documented parameter");
+            for value in *values {
+                let matches = violations(&parameter["schema"], &json!(value)).is_empty();
+                let answer = app.client.get(app.url(path)).query(&[(name, value)]).send().await.unwrap();
+                let status = answer.status().as_u16();
+                if matches != (status == 200) {
+                    problems.push(format!("{path}?{name}={value:?}: matches the schema: {matches}, server: {status}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "patterns and server disagree:\n  {}", problems.join("\n  "));
 }
 
 // ---------------------------------------------------------------------------------------------
