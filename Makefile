@@ -63,6 +63,14 @@ generate: ## regenerate openapi/openapi.yaml from typespec/
 verify-openapi: ## fail when openapi/openapi.yaml differs from what typespec/ generates
 	typespec/verify.sh
 
+.PHONY: test-contract
+test-contract: ## schemathesis (all checks) against a server on a throw-away database; CONTRACT_ARGS="--seed 1"
+	tests/contract/run.sh $(CONTRACT_ARGS)
+
+.PHONY: test-ui
+test-ui: ## Swagger UI in headless Chromium renders every operation (SKIPPED, with a message, without chromium)
+	tests/ui/swagger-ui.sh
+
 .PHONY: sqlx-prepare
 sqlx-prepare: ## refresh the committed .sqlx/ query data (a fresh database migrated with psql, then cargo check online)
 	url="$$($(DEV_DB) url postgres)"; base="$${url%/*}"; \

@@ -11,6 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Quoted client input in a reason is cut to its first 256 characters, with `...` appended.
 pub fn cut_quoted(input: &str) -> String {
@@ -20,8 +21,8 @@ pub fn cut_quoted(input: &str) -> String {
     }
 }
 
-/// One problem of a `hyperfleet-8` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One problem of a `hyperfleet-8` answer (the contract's `ErrorDetail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub error: String,
@@ -187,8 +188,8 @@ pub struct ErrorPayload {
     pub db_error_kind: Option<&'static str>,
 }
 
-/// The error body of PRODUCT.md §5.1.
-#[derive(Serialize)]
+/// The error body of PRODUCT.md §5.1 (the contract's `Error`).
+#[derive(Serialize, ToSchema)]
 pub struct ErrorBody<'a> {
     pub kind: &'static str,
     pub id: String,
@@ -197,6 +198,7 @@ pub struct ErrorBody<'a> {
     pub reason: &'a str,
     pub operation_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<FieldError>>, nullable = false)]
     pub details: Option<&'a [FieldError]>,
 }
 

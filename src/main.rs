@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hyperfleet::cli::{Cli, Command};
+use hyperfleet::api::openapi;
+use hyperfleet::cli::{Cli, Command, OpenapiFormat};
 use hyperfleet::config::{DatabaseSettings, Settings};
 use hyperfleet::startup::Application;
 use hyperfleet::{build_info, migrate, telemetry};
@@ -16,7 +17,7 @@ fn main() -> ExitCode {
             println!("{}", build_info::version_line());
             0
         }
-        Command::Openapi(_args) => fail(1, "the OpenAPI document is not embedded in this build"),
+        Command::Openapi(args) => print_openapi(args.format),
         Command::Migrate(args) => match DatabaseSettings::from_args(&args.database) {
             Ok(settings) => runtime().block_on(migrate::run(&settings)),
             Err(e) => fail(e.exit_code, &e.message),
@@ -27,6 +28,19 @@ fn main() -> ExitCode {
         },
     };
     ExitCode::from(code)
+}
+
+fn print_openapi(format: OpenapiFormat) -> u8 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        OpenapiFormat::Yaml => out.write_all(openapi::YAML),
+        OpenapiFormat::Json => out.write_all(openapi::JSON).and_then(|()| out.write_all(b"\n")),
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) => fail(1, &format!("cannot write the OpenAPI document: {e}")),
+    }
 }
 
 fn fail(code: i32, message: &str) -> u8 {

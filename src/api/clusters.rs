@@ -54,7 +54,7 @@ pub async fn list(
 
 /// A 201 with the new resource and its `Location`.
 pub fn created(resource: Resource) -> HttpResponse {
-    let location = resource.href.clone();
+    let location = resource.href().to_owned();
     let mut response = json_response(StatusCode::CREATED, &resource);
     if let Ok(value) = header::HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);

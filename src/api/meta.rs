@@ -2,13 +2,15 @@
 
 use actix_web::HttpResponse;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
 use crate::api::json_response;
 use crate::build_info;
 
-#[derive(Serialize)]
-struct ApiMetadata {
+/// `GET /api/hyperfleet` (§3.7).
+#[derive(Serialize, ToSchema)]
+pub struct ApiMetadata {
     id: &'static str,
     kind: &'static str,
     href: &'static str,
@@ -30,8 +32,9 @@ pub async fn get_api_metadata() -> HttpResponse {
     )
 }
 
-#[derive(Serialize)]
-struct Compatibility {
+/// `GET /api/hyperfleet/v1/compatibility` (§3.8).
+#[derive(Serialize, ToSchema)]
+pub struct Compatibility {
     api_version: &'static str,
     compatible: bool,
     features: [&'static str; 9],

@@ -2,13 +2,17 @@
 //! and PATCH bodies (PRODUCT.md §4.1, §4.7, §4.9, §4.14), list parameters (§6), and the
 //! response shapes (§3.1, §3.2, §3.5).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::body::{self, contains_nul, Member};
 use crate::api::params::{Paging, QueryParams};
+use crate::api::statuses::ConditionAvailable;
 use crate::dao::ResourceRow;
 use crate::error::{cut_quoted, ApiError, FieldError};
 use crate::model::{is_dns_label, ResourceKind, MAX_NAME_LEN};
@@ -17,6 +21,30 @@ use crate::search::{is_valid_label_key, Filter, Ordering};
 const CREATE_FIELDS: &[&str] = &["kind", "name", "spec", "labels", "id", "href"];
 const PATCH_FIELDS: &[&str] = &["spec", "labels"];
 const LABEL_VALUE_MAX: usize = 63;
+
+/// The members a create body may have: the contract's `ClusterCreateRequest` and
+/// `NodePoolCreateRequest`. A schema only: bodies are decoded by hand ([`decode_create`]) so that
+/// every problem is reported at once with its own message (§2.4).
+#[derive(ToSchema)]
+pub struct CreateRequest {
+    #[schema(nullable = false)]
+    pub kind: Option<String>,
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub spec: Value,
+    pub labels: Option<HashMap<String, String>>,
+    pub id: Option<String>,
+    pub href: Option<String>,
+}
+
+/// The members a PATCH body may have: the contract's `ClusterPatchRequest` and
+/// `NodePoolPatchRequest` (a schema only, see [`CreateRequest`]).
+#[derive(ToSchema)]
+pub struct PatchRequest {
+    #[schema(value_type = Option<Object>, nullable = false)]
+    pub spec: Option<Value>,
+    pub labels: Option<HashMap<String, String>>,
+}
 
 /// A validated create body.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,8 +227,9 @@ pub fn node_pool_href(cluster_id: Uuid, id: Uuid) -> String {
     format!("/api/hyperfleet/v1/clusters/{cluster_id}/nodepools/{id}")
 }
 
-/// The aggregated status block of a resource (§3.3).
-#[derive(Debug, Serialize)]
+/// The aggregated status block of a resource (§3.3): the contract's `ClusterStatus` and
+/// `NodePoolStatus`, which have the same members.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ResourceStatus {
     pub phase: String,
     pub observed_generation: i32,
@@ -208,29 +237,31 @@ pub struct ResourceStatus {
     pub last_transition_time: DateTime<Utc>,
     #[serde(serialize_with = "serialize_time")]
     pub updated_at: DateTime<Utc>,
+    /// Summaries as aggregation stored them.
+    #[schema(value_type = Vec<ConditionAvailable>)]
     pub adapters: Value,
 }
 
 /// A reference to the parent cluster of a node pool.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ObjectReference {
     pub id: Uuid,
     pub kind: &'static str,
     pub href: String,
 }
 
-/// A cluster or a node pool as returned by the API, members in the order of §3.1/§3.2.
-#[derive(Debug, Serialize)]
-pub struct Resource {
+/// A cluster as returned (§3.1), members in the order of the contract.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cluster {
     pub id: Uuid,
     pub kind: &'static str,
     pub href: String,
     pub name: String,
     pub generation: i32,
+    #[schema(value_type = Object)]
     pub spec: Value,
+    #[schema(value_type = HashMap<String, String>)]
     pub labels: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner_references: Option<ObjectReference>,
     pub status: ResourceStatus,
     #[serde(serialize_with = "serialize_time")]
     pub created_at: DateTime<Utc>,
@@ -240,42 +271,94 @@ pub struct Resource {
     pub updated_by: String,
 }
 
+/// A node pool as returned (§3.2): a cluster's members plus `owner_references`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodePool {
+    pub id: Uuid,
+    pub kind: &'static str,
+    pub href: String,
+    pub name: String,
+    pub generation: i32,
+    #[schema(value_type = Object)]
+    pub spec: Value,
+    #[schema(value_type = HashMap<String, String>)]
+    pub labels: Value,
+    pub owner_references: ObjectReference,
+    pub status: ResourceStatus,
+    #[serde(serialize_with = "serialize_time")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_time")]
+    pub updated_at: DateTime<Utc>,
+    pub created_by: String,
+    pub updated_by: String,
+}
+
+/// A cluster or a node pool, whichever its row is; serialized as just that object.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Resource {
+    Cluster(Cluster),
+    NodePool(NodePool),
+}
+
+impl Resource {
+    pub fn href(&self) -> &str {
+        match self {
+            Resource::Cluster(cluster) => &cluster.href,
+            Resource::NodePool(node_pool) => &node_pool.href,
+        }
+    }
+}
+
 impl From<ResourceRow> for Resource {
     fn from(row: ResourceRow) -> Self {
-        let (kind, href, owner_references) = match row.cluster_id {
-            None => ("Cluster", cluster_href(row.id), None),
-            Some(cluster_id) => (
-                "NodePool",
-                node_pool_href(cluster_id, row.id),
-                Some(ObjectReference { id: cluster_id, kind: "Cluster", href: cluster_href(cluster_id) }),
-            ),
+        let status = ResourceStatus {
+            phase: row.status_phase,
+            observed_generation: row.status_observed_generation,
+            last_transition_time: row.status_last_transition_time,
+            updated_at: row.status_updated_at,
+            adapters: row.status_adapters,
         };
-        Resource {
-            id: row.id,
-            kind,
-            href,
-            name: row.name,
-            generation: row.generation,
-            spec: row.spec,
-            labels: row.labels,
-            owner_references,
-            status: ResourceStatus {
-                phase: row.status_phase,
-                observed_generation: row.status_observed_generation,
-                last_transition_time: row.status_last_transition_time,
-                updated_at: row.status_updated_at,
-                adapters: row.status_adapters,
-            },
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            created_by: row.created_by,
-            updated_by: row.updated_by,
+        match row.cluster_id {
+            None => Resource::Cluster(Cluster {
+                id: row.id,
+                kind: ResourceKind::Cluster.kind(),
+                href: cluster_href(row.id),
+                name: row.name,
+                generation: row.generation,
+                spec: row.spec,
+                labels: row.labels,
+                status,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                created_by: row.created_by,
+                updated_by: row.updated_by,
+            }),
+            Some(cluster_id) => Resource::NodePool(NodePool {
+                id: row.id,
+                kind: ResourceKind::NodePool.kind(),
+                href: node_pool_href(cluster_id, row.id),
+                name: row.name,
+                generation: row.generation,
+                spec: row.spec,
+                labels: row.labels,
+                owner_references: ObjectReference {
+                    id: cluster_id,
+                    kind: ResourceKind::Cluster.kind(),
+                    href: cluster_href(cluster_id),
+                },
+                status,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                created_by: row.created_by,
+                updated_by: row.updated_by,
+            }),
         }
     }
 }
 
 /// The list envelope of §3.5.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct List<T> {
     pub kind: &'static str,
     pub page: i64,
@@ -292,7 +375,20 @@ impl<T> List<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+
+    #[test]
+    fn request_schemas_list_exactly_the_members_the_decoders_accept() {
+        fn members<T: utoipa::PartialSchema>() -> BTreeSet<String> {
+            let schema = serde_json::to_value(T::schema()).unwrap();
+            schema["properties"].as_object().unwrap().keys().cloned().collect()
+        }
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(members::<CreateRequest>(), set(CREATE_FIELDS));
+        assert_eq!(members::<PatchRequest>(), set(PATCH_FIELDS));
+    }
 
     fn create_errors(body: &str, kind: ResourceKind) -> Vec<(String, String)> {
         match decode_create(body.as_bytes(), kind) {

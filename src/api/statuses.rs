@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::api::body::{self, Integer, Member, Object, RawBody};
 use crate::api::caller::Caller;
@@ -275,14 +276,83 @@ fn condition(
     })
 }
 
+/// The members a report may have: the contract's `AdapterStatusCreateRequest`. A schema only:
+/// reports are decoded by hand ([`decode_report`]) so that every problem is reported at once.
+#[derive(ToSchema)]
+pub struct AdapterStatusCreateRequest {
+    pub adapter: String,
+    pub observed_generation: i32,
+    #[schema(nullable)]
+    pub conditions: Vec<ConditionRequest>,
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+}
+
+/// The members a condition of a report may have (a schema only, see
+/// [`AdapterStatusCreateRequest`]).
+#[derive(ToSchema)]
+pub struct ConditionRequest {
+    #[schema(rename = "type")]
+    pub condition_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub adapter: Option<String>,
+    pub observed_generation: Option<i32>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub last_transition_time: Option<DateTime<Utc>>,
+}
+
+/// A condition as stored and returned (§3.4). A schema only: conditions are stored as the JSON
+/// that the report service renders (`service::statuses`).
+#[derive(ToSchema)]
+pub struct Condition {
+    pub adapter: String,
+    #[schema(rename = "type")]
+    pub condition_type: String,
+    pub status: String,
+    #[schema(nullable = false)]
+    pub reason: Option<String>,
+    #[schema(nullable = false)]
+    pub message: Option<String>,
+    pub observed_generation: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_transition_time: DateTime<Utc>,
+}
+
+/// An adapter summary in a resource's status (§3.3), copied from the adapter's `Available`
+/// condition. A schema only: aggregation renders it as JSON (`service::aggregation`).
+#[derive(ToSchema)]
+pub struct ConditionAvailable {
+    pub adapter: String,
+    #[schema(rename = "type")]
+    pub condition_type: String,
+    pub status: String,
+    #[schema(nullable = false)]
+    pub reason: Option<String>,
+    #[schema(nullable = false)]
+    pub message: Option<String>,
+    pub observed_generation: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// An adapter status as returned (§3.4).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AdapterStatus {
     pub adapter: String,
     pub observed_generation: i32,
+    /// The conditions as the report service stored them.
+    #[schema(value_type = Vec<Condition>)]
     pub conditions: Value,
+    #[schema(value_type = Object)]
     pub data: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, nullable = false)]
     pub metadata: Option<Value>,
     #[serde(serialize_with = "serialize_time")]
     pub created_at: DateTime<Utc>,
@@ -359,7 +429,20 @@ pub async fn post_node_pool_status(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+
+    #[test]
+    fn request_schemas_list_exactly_the_members_the_decoder_accepts() {
+        fn members<T: utoipa::PartialSchema>() -> BTreeSet<String> {
+            let schema = serde_json::to_value(T::schema()).unwrap();
+            schema["properties"].as_object().unwrap().keys().cloned().collect()
+        }
+        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(members::<AdapterStatusCreateRequest>(), set(REPORT_FIELDS));
+        assert_eq!(members::<ConditionRequest>(), set(CONDITION_FIELDS));
+    }
 
     fn errors(body: &str) -> Vec<(String, String)> {
         match decode_report(body.as_bytes()) {

@@ -47,7 +47,7 @@ impl EventFilter {
 }
 
 /// An event as the API renders it (§3.6).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub kind: &'static str,
     pub id: String,
@@ -58,6 +58,7 @@ pub struct Event {
     #[serde(serialize_with = "serialize_time")]
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_optional_time")]
+    #[schema(nullable = false)]
     pub reconciled_at: Option<DateTime<Utc>>,
 }
 

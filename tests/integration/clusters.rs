@@ -461,3 +461,35 @@ async fn an_unreachable_database_answers_503_with_retry_after(_pool: PgPool) {
         assert!(!answer.text.contains("127.0.0.1"), "no driver text in 5xx bodies");
     }
 }
+
+/// Regression (found by schemathesis): Postgres renders a stored `1.7976931348623157e308` as a
+/// 309-digit integer, and reading that back overflowed serde_json's fast float parser, so the
+/// create, and every later read of the resource, answered 500.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn free_form_numbers_at_the_edges_of_a_double_survive_the_round_trip(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let spec = r#"{"max":1.7976931348623157e308,"min":-1.7976931348623157e308,"tiny":5e-324,"big":1e308,
+        "huge_int":11975522951671744735215616,"u64":18446744073709551615,"i64":-9223372036854775808,"deep":[[1.7976931348623157e308]]}"#;
+    let check = |spec: &Value, what: &str| {
+        assert_eq!(spec["max"].as_f64(), Some(f64::MAX), "{what}: {spec}");
+        assert_eq!(spec["min"].as_f64(), Some(f64::MIN), "{what}");
+        assert_eq!(spec["tiny"].as_f64(), Some(5e-324), "{what}");
+        assert_eq!(spec["big"].as_f64(), Some(1e308), "{what}");
+        assert_eq!(spec["huge_int"].as_f64(), Some(11975522951671744735215616.0), "{what}");
+        assert_eq!(spec["u64"].as_u64(), Some(u64::MAX), "{what}: integers in range are exact");
+        assert_eq!(spec["i64"].as_i64(), Some(i64::MIN), "{what}: integers in range are exact");
+        assert_eq!(spec["deep"][0][0].as_f64(), Some(f64::MAX), "{what}");
+    };
+    let created = Answer::of(app.post(CLUSTERS, &format!(r#"{{"name":"edges","spec":{spec}}}"#)).await).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    check(&created.body["spec"], "create");
+    let path = href(&created.body);
+    check(&app.get_json(&path, 200).await["spec"], "read");
+    check(&app.get_json(CLUSTERS, 200).await["items"][0]["spec"], "list");
+
+    let pool_path = format!("{path}/nodepools");
+    let node_pool = Answer::of(app.post(&pool_path, r#"{"name":"p","spec":{}}"#).await).await;
+    let patched = Answer::of(app.patch(&href(&node_pool.body), &format!(r#"{{"spec":{spec}}}"#)).await).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    check(&patched.body["spec"], "node pool patch");
+}

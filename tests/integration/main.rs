@@ -7,6 +7,7 @@ mod factories;
 
 mod cli;
 mod clusters;
+mod contract;
 mod events;
 mod health;
 mod lists;

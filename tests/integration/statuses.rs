@@ -313,3 +313,23 @@ async fn reports_are_counted_by_result(pool: PgPool) {
     assert!(text.contains(r#"hyperfleet_status_aggregation_duration_seconds_count{resource_type="Cluster"} 1"#));
     assert!(text.contains(r#"hyperfleet_events_created_total{event_type="Create",source="Clusters"} 1"#));
 }
+
+/// Regression (found by schemathesis): a report whose `data` held a number near the largest
+/// double was stored, then reading it back overflowed the JSON number parser and answered 500.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn report_data_at_the_edges_of_a_double_is_stored_and_returned(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let cluster = ClusterFactory::new().create(&app).await;
+    let statuses = format!("{}/statuses", href(&cluster));
+    let report = r#"{"adapter":"dns","observed_generation":1,"conditions":null,
+        "data":{"max":[-1.7976931348623157e308],"int":11975522951671744735215616},"metadata":{"tiny":5e-324}}"#;
+    let answer = Answer::of(app.post(&statuses, report).await).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let listed = app.get_json(&statuses, 200).await;
+    for (body, what) in [(&answer.body, "create"), (&listed["items"][0], "list")] {
+        assert_eq!(body["data"]["max"][0].as_f64(), Some(f64::MIN), "{what}: {body}");
+        assert_eq!(body["data"]["int"].as_f64(), Some(11975522951671744735215616.0), "{what}");
+        assert_eq!(body["metadata"]["tiny"].as_f64(), Some(5e-324), "{what}");
+        assert_eq!(body["conditions"], json!([]), "{what}");
+    }
+}
