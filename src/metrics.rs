@@ -185,6 +185,16 @@ impl Metrics {
         metrics
     }
 
+    /// Sets all six `hyperfleet_resources` series; combinations absent from `counts` are 0.
+    pub fn set_resource_counts(&self, counts: &[(String, String, i64)]) {
+        for resource_type in ["Cluster", "NodePool"] {
+            for phase in ["NotReady", "Ready", "Failed"] {
+                let count = counts.iter().find(|(t, p, _)| t == resource_type && p == phase).map_or(0, |(_, _, c)| *c);
+                self.resources.with_label_values(&[resource_type, phase]).set(count);
+            }
+        }
+    }
+
     /// Counts one completed API request.
     pub fn observe_request(&self, method: &Method, path: &str, code: u16, seconds: f64) {
         let code = code.to_string();
@@ -240,6 +250,29 @@ pub fn path_label(template: &str) -> String {
         }
     }
     out
+}
+
+/// How often `hyperfleet_resources` is recomputed (never at scrape time).
+pub const RESOURCE_GAUGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Refreshes `hyperfleet_resources` now and then every [`RESOURCE_GAUGE_INTERVAL`], until the
+/// task is aborted. A failed refresh keeps the previous values.
+pub async fn refresh_resource_gauges(metrics: Metrics, db: Database) {
+    let mut ticker = tokio::time::interval(RESOURCE_GAUGE_INTERVAL);
+    loop {
+        ticker.tick().await;
+        if let Err(e) = refresh_resource_gauges_once(&metrics, &db).await {
+            tracing::debug!(error = %e, "resource gauges not refreshed");
+        }
+    }
+}
+
+/// One refresh of `hyperfleet_resources`: one `GROUP BY` per table.
+pub async fn refresh_resource_gauges_once(metrics: &Metrics, db: &Database) -> Result<(), crate::error::ApiError> {
+    let mut conn = db.acquire().await?;
+    let counts = crate::dao::stats::live_by_phase(&mut conn).await?;
+    metrics.set_resource_counts(&counts);
+    Ok(())
 }
 
 /// Shared state of the metrics server.

@@ -234,6 +234,7 @@ impl Application {
         let metrics_task = tokio::spawn(self.metrics_server);
         let health_task = tokio::spawn(self.health_server);
         let events = self.events.start();
+        let gauges = tokio::spawn(metrics::refresh_resource_gauges(self.state.metrics.clone(), self.state.db.clone()));
 
         self.shutdown.0.notified().await;
         let state = self.state;
@@ -243,6 +244,7 @@ impl Application {
         events.close_watch_streams();
         let timeout = state.settings.server.shutdown_timeout;
         events.stop(timeout).await;
+        gauges.abort();
         tracing::info!("watch streams closed and event processor stopped");
 
         let drained = wait_for_drain(&self.in_flight, timeout).await;

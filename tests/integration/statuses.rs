@@ -333,3 +333,29 @@ async fn report_data_at_the_edges_of_a_double_is_stored_and_returned(pool: PgPoo
         assert_eq!(body["conditions"], json!([]), "{what}");
     }
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_resources_gauge_counts_live_resources_by_phase(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let ready = ClusterFactory::new().create(&app).await;
+    let failed = ClusterFactory::new().create(&app).await;
+    let deleted = ClusterFactory::new().create(&app).await;
+    ClusterFactory::new().create(&app).await;
+    NodePoolFactory::new(ready["id"].as_str().unwrap()).create(&app).await;
+    ReportFactory::new("dns", 1).available("True").post(&app, &href(&ready)).await;
+    ReportFactory::new("dns", 1).available("False").post(&app, &href(&failed)).await;
+    assert_eq!(Answer::of(app.delete(&href(&deleted)).await).await.status, 204);
+
+    hyperfleet::metrics::refresh_resource_gauges_once(&app.state.metrics, &app.state.db).await.unwrap();
+    let text = app.client.get(format!("{}/metrics", app.metrics_address)).send().await.unwrap().text().await.unwrap();
+    for (series, value) in [
+        (r#"hyperfleet_resources{phase="Ready",resource_type="Cluster"}"#, 1),
+        (r#"hyperfleet_resources{phase="Failed",resource_type="Cluster"}"#, 1),
+        (r#"hyperfleet_resources{phase="NotReady",resource_type="Cluster"}"#, 1),
+        (r#"hyperfleet_resources{phase="NotReady",resource_type="NodePool"}"#, 1),
+        (r#"hyperfleet_resources{phase="Ready",resource_type="NodePool"}"#, 0),
+        (r#"hyperfleet_resources{phase="Failed",resource_type="NodePool"}"#, 0),
+    ] {
+        assert!(text.contains(&format!("{series} {value}\n")), "{series} {value}:\n{text}");
+    }
+}
