@@ -10,6 +10,7 @@ BIN := target/release/hyperfleet
 export SQLX_OFFLINE ?= true
 # Integration tests are I/O bound; run more of them at once than there are cores.
 TEST_THREADS ?= 6
+FUZZ_SECONDS ?= 300
 
 .PHONY: help
 help: ## list the targets
@@ -80,3 +81,15 @@ sqlx-prepare: ## refresh the committed .sqlx/ query data (a fresh database migra
 	rm -rf .sqlx && mkdir -p .sqlx; \
 	$(CARGO) clean -p hyperfleet; \
 	SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$$PWD/.sqlx" DATABASE_URL="$$base/hyperfleet_sqlx" $(CARGO) check --all-targets --quiet
+
+.PHONY: fuzz
+fuzz: ## run every cargo-fuzz target FUZZ_SECONDS each (default 300); cargo-fuzz installed when missing
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+.PHONY: fuzz-ci
+fuzz-ci: ## the bounded fuzz run of CI: every target for 20 s
+	scripts/fuzz.sh 20
+
+.PHONY: audit
+audit: ## cargo-deny: licenses, bans, sources; RustSec advisories when github.com is reachable
+	scripts/audit.sh
