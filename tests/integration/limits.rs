@@ -160,10 +160,12 @@ async fn oversized_request_heads_get_431_and_the_server_keeps_serving(pool: PgPo
     let head = |headers: String| {
         format!("GET /api/hyperfleet HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n").into_bytes()
     };
-    // Under the limit: a 100 KiB header is served.
-    let (status, text) = raw_exchange(&app, head(format!("X-Big: {}\r\n", "a".repeat(100 * 1024)))).await;
+    // Under the 64 KiB limit (PRODUCT.md §2.9): a 60 KiB header is served.
+    let (status, text) = raw_exchange(&app, head(format!("X-Big: {}\r\n", "a".repeat(60 * 1024)))).await;
     assert_eq!(status, "HTTP/1.1 200 OK", "{}", &text[..text.len().min(300)]);
     let cases = [
+        (format!("X-Big: {}\r\n", "a".repeat(65 * 1024)), "one header over 64 KiB"),
+        ((0..20).map(|i| format!("X-H{i}: {}\r\n", "b".repeat(4096))).collect(), "80 KiB of headers"),
         (format!("X-Big: {}\r\n", "a".repeat(130 * 1024)), "one header over 128 KiB"),
         ((0..40).map(|i| format!("X-H{i}: {}\r\n", "b".repeat(4096))).collect(), "160 KiB of headers"),
         ((0..100).map(|i| format!("X-H{i}: v\r\n")).collect(), "more than 96 headers"),
@@ -174,6 +176,11 @@ async fn oversized_request_heads_get_431_and_the_server_keeps_serving(pool: PgPo
     }
     let answer = Answer::of(app.get("/api/hyperfleet").await).await;
     assert_eq!(answer.status, 200, "later requests are served");
+
+    // Between 64 and 128 KiB the service itself answers, with the contract's error body.
+    let response = app.client.get(app.url("/api/hyperfleet")).header("x-big", "c".repeat(70 * 1024)).send().await;
+    let answer = Answer::of(response.unwrap()).await;
+    assert_error(&answer, 431, 17, "Invalid request format: request header fields too large");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
