@@ -1,7 +1,8 @@
 //! Faults (PRODUCT.md §13.3, §13.2, §13.5): PostgreSQL stopped and restarted under load, a pool
 //! held to exhaustion, and SIGTERM to the real binary under load. The outage test runs its own
-//! throw-away PostgreSQL cluster (the shared server is never stopped); it needs the system's
-//! `initdb`/`pg_ctl`, which `scripts/dev-db.sh` installs, and fails when they are missing.
+//! throw-away PostgreSQL cluster (the shared server is never stopped) made with the system's
+//! `initdb`/`pg_ctl`; `scripts/dev-db.sh bin` installs them when missing, and the test fails
+//! (never skips) when they cannot be had.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,18 +32,19 @@ struct PrivatePostgres {
 }
 
 impl PrivatePostgres {
+    /// initdb/pg_ctl as `scripts/dev-db.sh bin` finds them (it installs PostgreSQL when they are
+    /// missing); the test fails rather than skips when that is impossible.
     fn bin_dir() -> PathBuf {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path().join("bin")).collect())
-            .unwrap_or_default();
-        dirs.retain(|d| d.join("initdb").exists());
-        dirs.sort_by_key(|d| {
-            d.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok())
-        });
-        dirs.pop().expect(
-            "the fault tests need PostgreSQL's initdb and pg_ctl under /usr/lib/postgresql/*/bin; \
-             run scripts/dev-db.sh (it installs PostgreSQL with apt-get) and try again",
-        )
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/dev-db.sh");
+        let output = Command::new(&script).arg("bin").stdin(Stdio::null()).output().expect("scripts/dev-db.sh runs");
+        assert!(
+            output.status.success(),
+            "the fault tests need PostgreSQL's initdb and pg_ctl, and scripts/dev-db.sh could not provide them: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        assert!(dir.join("initdb").exists() && dir.join("pg_ctl").exists(), "no initdb/pg_ctl in {}", dir.display());
+        dir
     }
 
     /// Runs a PostgreSQL tool as the unprivileged `postgres` user when the tests run as root.
