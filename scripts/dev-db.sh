@@ -3,6 +3,8 @@
 #
 #   scripts/dev-db.sh url [NAME]   print a URL for database NAME (default: hyperfleet), creating it
 #   scripts/dev-db.sh teardown     stop and delete the private cluster under .dev/ (if any)
+#   scripts/dev-db.sh bin          print the directory of initdb/pg_ctl, installing PostgreSQL
+#                                  when missing (the fault tests run their own throw-away cluster)
 #
 # Where the database comes from, first match wins:
 #   1. $DATABASE_URL, used as is (NAME is ignored);
@@ -105,6 +107,20 @@ cmd_url() {
     echo "$base/$name"
 }
 
+cmd_bin() {
+    local bin
+    bin=$(pg_bin_dir) || true
+    if [ -z "${bin:-}" ]; then
+        install_postgres
+        bin=$(pg_bin_dir) || { say "initdb is still missing after installing PostgreSQL"; exit 1; }
+    fi
+    # As root, the server must run as an unprivileged user.
+    if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+        useradd --system --no-create-home postgres
+    fi
+    echo "$bin"
+}
+
 cmd_teardown() {
     local bin
     bin=$(pg_bin_dir) || true
@@ -118,5 +134,6 @@ cmd_teardown() {
 case "${1:-url}" in
     url) shift || true; cmd_url "$@" ;;
     teardown) cmd_teardown ;;
-    *) echo "usage: $0 url [NAME] | teardown" >&2; exit 2 ;;
+    bin) cmd_bin ;;
+    *) echo "usage: $0 url [NAME] | bin | teardown" >&2; exit 2 ;;
 esac

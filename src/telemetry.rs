@@ -119,6 +119,16 @@ fn strip_one_trailing_slash(req: &mut ServiceRequest) {
     }
 }
 
+/// PRODUCT.md §2.9: request line plus headers may total at most 64 KiB, else 431.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// The size of the request line plus headers as sent (names, values, separators, CRLFs).
+fn head_size(req: &ServiceRequest) -> usize {
+    let line = req.method().as_str().len() + req.uri().to_string().len() + " HTTP/1.1\r\n".len() + 1;
+    let headers: usize = req.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    line + headers + 2
+}
+
 impl Pipeline {
     pub async fn handle(
         self: Arc<Self>,
@@ -140,7 +150,12 @@ impl Pipeline {
 
         // The request must not be cloned before routing (the router needs it unshared), so an
         // `Err` cannot be turned into a response here; inner layers answer errors as responses.
-        let mut res = next.call(req).await?.map_into_boxed_body();
+        let mut res = if head_size(&req) > MAX_HEAD_BYTES {
+            // actix-http itself only refuses heads over 128 KiB or 96 headers (also 431).
+            req.into_response(actix_web::HttpResponse::new(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE))
+        } else {
+            next.call(req).await?.map_into_boxed_body()
+        };
 
         let payload =
             res.response().extensions().get::<ErrorPayload>().cloned().or_else(|| fallback_payload(&res, &raw_path));

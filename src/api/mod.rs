@@ -12,6 +12,9 @@ pub mod params;
 pub mod resources;
 pub mod statuses;
 
+#[cfg(test)]
+mod proptests;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -161,3 +161,43 @@ pub fn assert_error(answer: &Answer, status: u16, code: u16, reason: &str) {
         assert!(body.get("details").is_none(), "{}", answer.text);
     }
 }
+
+/// The application on a pool built the way `serve` builds its own from these flags (pool size,
+/// acquire timeout, and the connections' `statement_timeout`), pointed at the test's database.
+pub async fn spawn_configured(pool: &PgPool, flags: &[&str]) -> TestApp {
+    let settings = settings_from_flags(flags);
+    let statement_ms = settings.database.statement_timeout.as_millis().to_string();
+    let options =
+        (*pool.connect_options()).clone().options([("statement_timeout", statement_ms.as_str()), ("TimeZone", "UTC")]);
+    let configured = hyperfleet::db::pool_options(&settings.database).connect_lazy_with(options);
+    TestApp::spawn_settings(configured, settings).await
+}
+
+/// Rows of every table a request can write, to prove a rejected request wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowCounts {
+    pub clusters: i64,
+    pub node_pools: i64,
+    pub adapter_statuses: i64,
+    pub events: i64,
+}
+
+pub async fn row_counts(pool: &PgPool) -> RowCounts {
+    let (clusters, node_pools, adapter_statuses, events): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM clusters), (SELECT count(*) FROM node_pools), \
+         (SELECT count(*) FROM adapter_statuses), (SELECT count(*) FROM events)",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("row counts");
+    RowCounts { clusters, node_pools, adapter_statuses, events }
+}
+
+/// Asserts the contract's error body for any reason, returning the reason.
+#[track_caller]
+pub fn assert_error_shape(answer: &Answer, status: u16, code: u16) -> String {
+    let reason = answer.body["reason"].as_str().unwrap_or_default().to_owned();
+    assert!(!reason.is_empty(), "a reason: {}", answer.text);
+    assert_error(answer, status, code, &reason);
+    reason
+}

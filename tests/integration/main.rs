@@ -5,11 +5,14 @@ mod helpers;
 #[path = "../factories/mod.rs"]
 mod factories;
 
+mod bad_input;
 mod cli;
 mod clusters;
 mod contract;
 mod events;
+mod faults;
 mod health;
+mod limits;
 mod lists;
 mod pipeline;
 mod plans;
