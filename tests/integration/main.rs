@@ -5,6 +5,7 @@ mod helpers;
 #[path = "../factories/mod.rs"]
 mod factories;
 
+mod auth;
 mod cli;
 mod clusters;
 mod contract;
