@@ -32,14 +32,17 @@ static RSA_KEY: Lazy<RsaPrivateKey> = Lazy::new(|| RsaPrivateKey::new(&mut rand:
 
 enum Key {
     Rsa(&'static str),
-    Ec(&'static str, EcdsaKeyPair),
+    Ec(&'static str, Box<EcdsaKeyPair>),
 }
 
 impl Key {
     fn ec(kid: &'static str) -> Key {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        Key::Ec(kid, EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap())
+        Key::Ec(
+            kid,
+            Box::new(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap()),
+        )
     }
 
     fn jwk(&self) -> Value {
