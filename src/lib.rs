@@ -2,6 +2,7 @@
 //! production runs lives in this library, so the integration tests exercise exactly that code.
 
 pub mod api;
+pub mod auth;
 pub mod build_info;
 pub mod cli;
 pub mod config;

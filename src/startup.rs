@@ -18,6 +18,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::api::body::BodyLimit;
 use crate::api::{self, AppState};
+use crate::auth::{KeyStore, Verifier};
 use crate::build_info;
 use crate::config::{BindAddress, Settings};
 use crate::db::{self, Database};
@@ -106,6 +107,14 @@ impl Application {
         listen_options: PgConnectOptions,
     ) -> Result<Self, StartupError> {
         let settings = Arc::new(settings);
+        // §1.6 step 2: the JWKS file is read before anything is bound; a bad one stops start-up.
+        let auth = if settings.auth.enabled {
+            let keys = KeyStore::load(settings.auth.jwk_cert_file.as_deref(), settings.auth.jwk_cert_url.as_deref())
+                .map_err(StartupError::Other)?;
+            Some(Arc::new(Verifier::new(Arc::new(keys), settings.auth.issuer.clone(), settings.auth.audience.clone())))
+        } else {
+            None
+        };
         let lifecycle = Arc::new(Lifecycle::default());
         let in_flight = Arc::new(InFlight::default());
 
@@ -123,6 +132,7 @@ impl Application {
             settings: Arc::clone(&settings),
             lifecycle: Arc::clone(&lifecycle),
             watch: Arc::clone(&events.watch),
+            auth,
         });
         let pipeline = Arc::new(Pipeline {
             metrics: metrics.clone(),
@@ -234,6 +244,7 @@ impl Application {
         let metrics_task = tokio::spawn(self.metrics_server);
         let health_task = tokio::spawn(self.health_server);
         let events = self.events.start();
+        let jwks = self.state.auth.as_ref().map(|auth| tokio::spawn(Arc::clone(auth.keys()).run_url_refresher()));
         let gauges = tokio::spawn(metrics::refresh_resource_gauges(self.state.metrics.clone(), self.state.db.clone()));
 
         self.shutdown.0.notified().await;
@@ -245,6 +256,9 @@ impl Application {
         let timeout = state.settings.server.shutdown_timeout;
         events.stop(timeout).await;
         gauges.abort();
+        if let Some(jwks) = jwks {
+            jwks.abort();
+        }
         tracing::info!("watch streams closed and event processor stopped");
 
         let drained = wait_for_drain(&self.in_flight, timeout).await;

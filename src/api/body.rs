@@ -7,12 +7,13 @@
 
 use actix_web::dev::Payload;
 use actix_web::web::{Bytes, BytesMut};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::api::caller::AuthGate;
 use crate::error::ApiError;
 
 /// Default request body limit (1 MiB).
@@ -35,17 +36,28 @@ impl FromRequest for RawBody {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<BodyLimit>().map_or(DEFAULT_LIMIT, |l| l.0);
+        // Authentication comes first (§2.10): while the caller's verdict awaits a key refresh,
+        // neither refuse nor read the body.
+        let gate = req.extensions().get::<AuthGate>().cloned();
         let declared = req
             .headers()
             .get(actix_web::http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|len| len > limit as u64) {
-            return Box::pin(async move { Err(ApiError::PayloadTooLarge(limit)) });
+            return Box::pin(async move {
+                if let Some(gate) = gate {
+                    gate.wait().await;
+                }
+                Err(ApiError::PayloadTooLarge(limit))
+            });
         }
         let mut stream = payload.take();
         let capacity = declared.map_or(8 * 1024, |len| len as usize);
         Box::pin(async move {
+            if let Some(gate) = gate {
+                gate.wait().await;
+            }
             let mut buf = BytesMut::with_capacity(capacity);
             while let Some(chunk) = stream.next().await {
                 let chunk = chunk.map_err(|e| ApiError::Malformed(format!("request body could not be read: {e}")))?;

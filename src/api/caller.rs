@@ -1,11 +1,18 @@
 //! The authenticated caller of a protected route (PRODUCT.md §12). As an extractor it runs after
 //! routing, so unknown routes (404) and wrong methods (405) are answered before authentication.
+//! Handlers list it before the body, and the token is checked when the extractor is created, so
+//! a 401 wins over 413/400; when a refresh of the keys must be awaited, [`AuthGate`] makes the
+//! body extractor wait for the verdict too.
 
 use actix_web::dev::Payload;
+use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::{self, LocalBoxFuture, Shared};
+use futures_util::FutureExt;
 
 use crate::api::AppState;
+use crate::auth::token::now_seconds;
+use crate::auth::{AuthError, Outcome};
 use crate::error::{ApiError, Unavailable};
 use crate::telemetry::Identity;
 
@@ -18,23 +25,57 @@ pub struct Caller {
     pub identity: String,
 }
 
+type Verdict = Shared<LocalBoxFuture<'static, Result<String, AuthError>>>;
+
+/// A verdict still being reached (after a key refresh), shared with the body extractor.
+#[derive(Clone)]
+pub struct AuthGate(Verdict);
+
+impl AuthGate {
+    /// Waits until the caller is authenticated or refused.
+    pub async fn wait(self) {
+        let _ = self.0.await;
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state is not registered")))?;
-            let identity = if state.settings.auth.enabled {
-                return Err(ApiError::Unavailable(Unavailable::KeysUnavailable));
-            } else {
-                SYSTEM_IDENTITY.to_owned()
-            };
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return Box::pin(future::ready(Err(ApiError::internal(anyhow::anyhow!(
+                "application state is not registered"
+            )))));
+        };
+        let Some(verifier) = state.auth.clone() else {
+            return ready(req, Ok(SYSTEM_IDENTITY.to_owned()));
+        };
+        let header = req.headers().get(AUTHORIZATION).map(|value| value.as_bytes());
+        match verifier.authenticate(header, now_seconds()) {
+            Outcome::Decided(verdict) => ready(req, verdict),
+            Outcome::NeedsRefresh(token) => {
+                let verdict: Verdict =
+                    async move { verifier.authenticate_after_refresh(token, now_seconds).await }.boxed_local().shared();
+                req.extensions_mut().insert(AuthGate(verdict.clone()));
+                let req = req.clone();
+                Box::pin(async move { conclude(&req, verdict.await) })
+            }
+        }
+    }
+}
+
+fn ready(req: &HttpRequest, verdict: Result<String, AuthError>) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {
+    Box::pin(future::ready(conclude(req, verdict)))
+}
+
+fn conclude(req: &HttpRequest, verdict: Result<String, AuthError>) -> Result<Caller, ApiError> {
+    match verdict {
+        Ok(identity) => {
             req.extensions_mut().insert(Identity(identity.clone()));
             Ok(Caller { identity })
-        })
+        }
+        Err(AuthError::Unauthenticated(reason)) => Err(ApiError::Unauthenticated(reason)),
+        Err(AuthError::KeysUnavailable) => Err(ApiError::Unavailable(Unavailable::KeysUnavailable)),
     }
 }

@@ -27,6 +27,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{guard, web, FromRequest, Handler, HttpMessage, HttpRequest, HttpResponse, Resource, Responder};
 use serde::Serialize;
 
+use crate::auth::Verifier;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::error::ApiError;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub lifecycle: Arc<Lifecycle>,
     pub watch: Arc<WatchHub>,
+    /// The token verifier; `None` when authentication is off.
+    pub auth: Option<Arc<Verifier>>,
 }
 
 /// Allow lists of PRODUCT.md §2.8.

@@ -18,13 +18,15 @@ pub fn settings_from_flags(extra: &[&str]) -> Settings {
     let mut args = vec![
         "hyperfleet",
         "serve",
-        "--enable-jwt=false",
         "--api-server-bindaddress=127.0.0.1:0",
         "--metrics-server-bindaddress=127.0.0.1:0",
         "--health-check-server-bindaddress=127.0.0.1:0",
         "--api-workers=2",
         "--database-url=postgres://unused@127.0.0.1:1/unused",
     ];
+    if !extra.iter().any(|flag| flag.starts_with("--enable-jwt")) {
+        args.push("--enable-jwt=false");
+    }
     args.extend_from_slice(extra);
     let cli = Cli::try_parse_from(args).expect("test flags parse");
     match cli.command {

@@ -5,6 +5,7 @@ mod helpers;
 #[path = "../factories/mod.rs"]
 mod factories;
 
+mod auth;
 mod bad_input;
 mod cli;
 mod clusters;

@@ -1,0 +1,250 @@
+//! The key store (PRODUCT.md §12.2): keys from `--jwk-cert-file` (read at start-up) and from
+//! `--jwk-cert-url` (fetched by a background task), used as one union. An unknown `kid` may
+//! trigger a refresh of each source, at most once per 60 s; a failed refresh keeps the old keys.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify};
+
+use super::jwks::{parse_jwks, Algorithm, Jwk, KeySet};
+
+/// Shortest interval between two refreshes of one source caused by unknown `kid`s.
+pub const UNKNOWN_KID_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// Retry interval of the URL until its first successful fetch.
+pub const URL_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// Regular refresh interval of the URL.
+pub const URL_REFRESH_INTERVAL: Duration = Duration::from_secs(3600);
+const URL_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const URL_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest JWKS document accepted from the URL.
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
+
+/// What the keys say about a token's signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCheck {
+    /// No key source has delivered keys yet.
+    Unavailable,
+    /// The token names a `kid` that no loaded key has.
+    UnknownKid,
+    /// No loaded key is compatible with the token.
+    NoKey,
+    BadSignature,
+    Verified,
+}
+
+#[derive(Default)]
+struct Keys {
+    file: Vec<Jwk>,
+    /// `None` until the first successful fetch.
+    url: Option<Vec<Jwk>>,
+}
+
+struct FileSource {
+    path: PathBuf,
+    last_reload: Mutex<Instant>,
+}
+
+struct UrlSource {
+    url: String,
+    client: reqwest::Client,
+    /// Asks the background task for an immediate fetch.
+    wake: Notify,
+    /// Bumped after every fetch attempt, successful or not.
+    attempts: watch::Sender<u64>,
+    last_on_demand: Mutex<Option<Instant>>,
+}
+
+pub struct KeyStore {
+    keys: RwLock<Keys>,
+    file: Option<FileSource>,
+    url: Option<UrlSource>,
+}
+
+impl KeyStore {
+    /// Reads the file source, if any (an unreadable or invalid file is an error), and prepares the
+    /// URL source, which [`KeyStore::run_url_refresher`] fetches.
+    pub fn load(file: Option<&Path>, url: Option<&str>) -> Result<KeyStore, String> {
+        let mut keys = Keys::default();
+        let file = match file {
+            Some(path) => {
+                keys.file =
+                    read_file(path).map_err(|why| format!("cannot load the JWKS file {}: {why}", path.display()))?;
+                tracing::info!(file = %path.display(), keys = keys.file.len(), "JWKS file loaded");
+                Some(FileSource { path: path.to_owned(), last_reload: Mutex::new(Instant::now()) })
+            }
+            None => None,
+        };
+        let url = match url {
+            Some(url) => {
+                let client = reqwest::Client::builder()
+                    .connect_timeout(URL_CONNECT_TIMEOUT)
+                    .timeout(URL_FETCH_TIMEOUT)
+                    .build()
+                    .map_err(|e| format!("cannot create the JWKS HTTP client: {e}"))?;
+                Some(UrlSource {
+                    url: url.to_owned(),
+                    client,
+                    wake: Notify::new(),
+                    attempts: watch::Sender::new(0),
+                    last_on_demand: Mutex::new(None),
+                })
+            }
+            None => None,
+        };
+        Ok(KeyStore { keys: RwLock::new(keys), file, url })
+    }
+
+    /// Checks a signature against the loaded keys. With a `kid`, only keys with that `kid` are
+    /// tried; without one, every key compatible with `alg`.
+    pub fn check(&self, alg: Algorithm, kid: Option<&str>, message: &[u8], signature: &[u8]) -> KeyCheck {
+        let keys = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let url_keys = keys.url.as_deref().unwrap_or_default();
+        if self.url.is_some() && keys.url.is_none() && keys.file.is_empty() {
+            return KeyCheck::Unavailable;
+        }
+        let all = keys.file.iter().chain(url_keys);
+        let mut candidates = match kid {
+            Some(kid) => {
+                let named: Vec<&Jwk> = all.filter(|k| k.kid.as_deref() == Some(kid)).collect();
+                if named.is_empty() {
+                    return KeyCheck::UnknownKid;
+                }
+                named
+            }
+            None => all.collect(),
+        };
+        candidates.retain(|k| k.accepts(alg));
+        if candidates.is_empty() {
+            KeyCheck::NoKey
+        } else if candidates.iter().any(|k| k.verify(message, signature)) {
+            KeyCheck::Verified
+        } else {
+            KeyCheck::BadSignature
+        }
+    }
+
+    /// Re-reads the file after an unknown `kid`, unless it was read less than 60 s ago. Returns
+    /// whether it was read. A bad file keeps the old keys.
+    pub fn reload_file_if_due(&self) -> bool {
+        let Some(source) = &self.file else { return false };
+        if !take_slot(&source.last_reload, |last| last.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL, Instant::now()) {
+            return false;
+        }
+        match read_file(&source.path) {
+            Ok(keys) => {
+                tracing::info!(file = %source.path.display(), keys = keys.len(), "JWKS file reloaded");
+                self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()).file = keys;
+            }
+            Err(why) => {
+                tracing::warn!(file = %source.path.display(), error = %why, "JWKS file reload failed; keeping the old keys")
+            }
+        }
+        true
+    }
+
+    /// After an unknown `kid`, asks the background task to fetch the URL now (unless that was
+    /// asked less than 60 s ago) and waits for the attempt. Returns whether a fetch was made.
+    pub async fn refresh_url_if_due(&self) -> bool {
+        let Some(source) = &self.url else { return false };
+        if !take_slot(
+            &source.last_on_demand,
+            |last| last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL),
+            Some(Instant::now()),
+        ) {
+            return false;
+        }
+        let mut attempts = source.attempts.subscribe();
+        source.wake.notify_one();
+        // Bounded by the fetch timeout, with some margin; a hung fetch never holds a request longer.
+        let _ = tokio::time::timeout(URL_FETCH_TIMEOUT + URL_CONNECT_TIMEOUT, attempts.changed()).await;
+        true
+    }
+
+    /// Whether a refresh of the URL source on an unknown `kid` would be made now.
+    pub fn url_refresh_due(&self) -> bool {
+        self.url.as_ref().is_some_and(|source| {
+            let last = source.last_on_demand.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL)
+        })
+    }
+
+    /// Fetches the URL source: at once, then every 5 s until the first success, then hourly and
+    /// whenever an unknown `kid` asks for it. Runs until aborted; returns at once without a URL.
+    pub async fn run_url_refresher(self: Arc<Self>) {
+        let Some(source) = &self.url else { return };
+        loop {
+            let loaded = match fetch(source).await {
+                Ok(set) => {
+                    log_skipped(&set);
+                    tracing::info!(url = %source.url, keys = set.keys.len(), "JWKS fetched");
+                    self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()).url = Some(set.keys);
+                    true
+                }
+                Err(why) => {
+                    let keys = self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    if keys.url.is_some() {
+                        tracing::warn!(url = %source.url, error = %why, "JWKS refresh failed; keeping the old keys");
+                    } else {
+                        tracing::warn!(url = %source.url, error = %why, "JWKS fetch failed; retrying in 5 s");
+                    }
+                    keys.url.is_some()
+                }
+            };
+            source.attempts.send_modify(|n| *n += 1);
+            let wait = if loaded { URL_REFRESH_INTERVAL } else { URL_RETRY_INTERVAL };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = source.wake.notified() => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+impl KeyStore {
+    /// When the file was last read, for tests that move it back in time.
+    pub fn file_reloaded_at(&self) -> std::sync::MutexGuard<'_, Instant> {
+        self.file.as_ref().expect("a file source").last_reload.lock().unwrap()
+    }
+}
+
+/// Claims a rate-limited slot: when `due(current)` holds, stores `now` and returns true.
+fn take_slot<T>(slot: &Mutex<T>, due: impl FnOnce(&T) -> bool, now: T) -> bool {
+    let mut last = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if due(&last) {
+        *last = now;
+        true
+    } else {
+        false
+    }
+}
+
+fn log_skipped(set: &KeySet) {
+    for line in &set.skipped {
+        tracing::warn!("JWKS {line}");
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<Jwk>, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let set = parse_jwks(&bytes)?;
+    log_skipped(&set);
+    Ok(set.keys)
+}
+
+async fn fetch(source: &UrlSource) -> Result<KeySet, String> {
+    let mut response = source.client.get(&source.url).send().await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP status {}", response.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_JWKS_BYTES {
+            return Err(format!("the document is larger than {MAX_JWKS_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    parse_jwks(&body)
+}
