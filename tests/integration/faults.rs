@@ -280,9 +280,20 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout(pool: PgPool) 
             Answer::of(app.patch(&path, &format!(r#"{{"labels":{{"holder":"h{i}"}}}}"#)).await).await
         }));
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while app.state.db.pool().size() < 2 || app.state.db.pool().num_idle() > 0 {
-        assert!(Instant::now() < deadline, "both connections are taken");
+    // Wait until Postgres shows both blocked on the lock (pool statistics alone can also count a
+    // connection the background gauge refresh holds for a moment).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting >= 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "both PATCHes wait on the lock, holding both connections");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
