@@ -1,6 +1,8 @@
 //! The key store (PRODUCT.md §12.2): keys from `--jwk-cert-file` (read at start-up) and from
 //! `--jwk-cert-url` (fetched by a background task), used as one union. An unknown `kid` may
 //! trigger a refresh of each source, at most once per 60 s; a failed refresh keeps the old keys.
+//! The start-up read of either source does not count against that budget, so a key rotated in
+//! right after start-up is found by the first token that names it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -41,9 +43,31 @@ struct Keys {
     url: Option<Vec<Jwk>>,
 }
 
+/// Limits refreshes caused by unknown `kid`s to one per [`UNKNOWN_KID_REFRESH_INTERVAL`].
+#[derive(Default)]
+struct RefreshBudget(Mutex<Option<Instant>>);
+
+impl RefreshBudget {
+    fn is_due(&self) -> bool {
+        let last = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL)
+    }
+
+    /// Claims the refresh: true (and the clock restarts) when one is due.
+    fn take(&self) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL) {
+            *last = Some(Instant::now());
+            true
+        } else {
+            false
+        }
+    }
+}
+
 struct FileSource {
     path: PathBuf,
-    last_reload: Mutex<Instant>,
+    on_unknown_kid: RefreshBudget,
 }
 
 struct UrlSource {
@@ -53,7 +77,7 @@ struct UrlSource {
     wake: Notify,
     /// Bumped after every fetch attempt, successful or not.
     attempts: watch::Sender<u64>,
-    last_on_demand: Mutex<Option<Instant>>,
+    on_unknown_kid: RefreshBudget,
 }
 
 pub struct KeyStore {
@@ -72,7 +96,7 @@ impl KeyStore {
                 keys.file =
                     read_file(path).map_err(|why| format!("cannot load the JWKS file {}: {why}", path.display()))?;
                 tracing::info!(file = %path.display(), keys = keys.file.len(), "JWKS file loaded");
-                Some(FileSource { path: path.to_owned(), last_reload: Mutex::new(Instant::now()) })
+                Some(FileSource { path: path.to_owned(), on_unknown_kid: RefreshBudget::default() })
             }
             None => None,
         };
@@ -88,7 +112,7 @@ impl KeyStore {
                     client,
                     wake: Notify::new(),
                     attempts: watch::Sender::new(0),
-                    last_on_demand: Mutex::new(None),
+                    on_unknown_kid: RefreshBudget::default(),
                 })
             }
             None => None,
@@ -129,7 +153,7 @@ impl KeyStore {
     /// whether it was read. A bad file keeps the old keys.
     pub fn reload_file_if_due(&self) -> bool {
         let Some(source) = &self.file else { return false };
-        if !take_slot(&source.last_reload, |last| last.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL, Instant::now()) {
+        if !source.on_unknown_kid.take() {
             return false;
         }
         match read_file(&source.path) {
@@ -148,11 +172,7 @@ impl KeyStore {
     /// asked less than 60 s ago) and waits for the attempt. Returns whether a fetch was made.
     pub async fn refresh_url_if_due(&self) -> bool {
         let Some(source) = &self.url else { return false };
-        if !take_slot(
-            &source.last_on_demand,
-            |last| last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL),
-            Some(Instant::now()),
-        ) {
+        if !source.on_unknown_kid.take() {
             return false;
         }
         let mut attempts = source.attempts.subscribe();
@@ -164,10 +184,7 @@ impl KeyStore {
 
     /// Whether a refresh of the URL source on an unknown `kid` would be made now.
     pub fn url_refresh_due(&self) -> bool {
-        self.url.as_ref().is_some_and(|source| {
-            let last = source.last_on_demand.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL)
-        })
+        self.url.as_ref().is_some_and(|source| source.on_unknown_kid.is_due())
     }
 
     /// Fetches the URL source: at once, then every 5 s until the first success, then hourly and
@@ -204,20 +221,9 @@ impl KeyStore {
 
 #[cfg(test)]
 impl KeyStore {
-    /// When the file was last read, for tests that move it back in time.
-    pub fn file_reloaded_at(&self) -> std::sync::MutexGuard<'_, Instant> {
-        self.file.as_ref().expect("a file source").last_reload.lock().unwrap()
-    }
-}
-
-/// Claims a rate-limited slot: when `due(current)` holds, stores `now` and returns true.
-fn take_slot<T>(slot: &Mutex<T>, due: impl FnOnce(&T) -> bool, now: T) -> bool {
-    let mut last = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if due(&last) {
-        *last = now;
-        true
-    } else {
-        false
+    /// When the file was last re-read for an unknown `kid`, for tests that move it back in time.
+    pub fn file_reloaded_at(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.file.as_ref().expect("a file source").on_unknown_kid.0.lock().unwrap()
     }
 }
 
