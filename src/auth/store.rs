@@ -5,6 +5,7 @@
 //! right after start-up is found by the first token that names it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -75,8 +76,9 @@ struct UrlSource {
     client: reqwest::Client,
     /// Asks the background task for an immediate fetch.
     wake: Notify,
-    /// Bumped after every fetch attempt, successful or not.
-    attempts: watch::Sender<u64>,
+    /// Fetch attempts started, and (below) finished, successful or not.
+    started: AtomicU64,
+    finished: watch::Sender<u64>,
     on_unknown_kid: RefreshBudget,
 }
 
@@ -111,7 +113,8 @@ impl KeyStore {
                     url: url.to_owned(),
                     client,
                     wake: Notify::new(),
-                    attempts: watch::Sender::new(0),
+                    started: AtomicU64::new(0),
+                    finished: watch::Sender::new(0),
                     on_unknown_kid: RefreshBudget::default(),
                 })
             }
@@ -175,10 +178,14 @@ impl KeyStore {
         if !source.on_unknown_kid.take() {
             return false;
         }
-        let mut attempts = source.attempts.subscribe();
+        // A fetch already under way may have started before the key was published: wait for the
+        // next one, which the wake-up below makes sure of.
+        let awaited = source.started.load(Ordering::SeqCst) + 1;
+        let mut finished = source.finished.subscribe();
         source.wake.notify_one();
         // Bounded by the fetch timeout, with some margin; a hung fetch never holds a request longer.
-        let _ = tokio::time::timeout(URL_FETCH_TIMEOUT + URL_CONNECT_TIMEOUT, attempts.changed()).await;
+        let _ =
+            tokio::time::timeout(URL_FETCH_TIMEOUT + URL_CONNECT_TIMEOUT, finished.wait_for(|n| *n >= awaited)).await;
         true
     }
 
@@ -192,6 +199,7 @@ impl KeyStore {
     pub async fn run_url_refresher(self: Arc<Self>) {
         let Some(source) = &self.url else { return };
         loop {
+            source.started.fetch_add(1, Ordering::SeqCst);
             let loaded = match fetch(source).await {
                 Ok(set) => {
                     log_skipped(&set);
@@ -209,7 +217,7 @@ impl KeyStore {
                     keys.url.is_some()
                 }
             };
-            source.attempts.send_modify(|n| *n += 1);
+            source.finished.send_modify(|n| *n += 1);
             let wait = if loaded { URL_REFRESH_INTERVAL } else { URL_RETRY_INTERVAL };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
