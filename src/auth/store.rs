@@ -152,14 +152,30 @@ impl KeyStore {
         }
     }
 
-    /// Re-reads the file after an unknown `kid`, unless it was read less than 60 s ago. Returns
-    /// whether it was read. A bad file keeps the old keys.
-    pub fn reload_file_if_due(&self) -> bool {
-        let Some(source) = &self.file else { return false };
+    /// Whether an unknown `kid` would refresh a source now (each at most once per 60 s).
+    pub fn refresh_due(&self) -> bool {
+        self.file.as_ref().is_some_and(|source| source.on_unknown_kid.is_due())
+            || self.url.as_ref().is_some_and(|source| source.on_unknown_kid.is_due())
+    }
+
+    /// After an unknown `kid`, refreshes each source whose 60 s have passed: re-reads the file
+    /// (off the request's thread) and has the background task fetch the URL, waiting for it.
+    pub async fn refresh_on_unknown_kid(&self) {
+        self.reload_file_if_due().await;
+        self.refresh_url_if_due().await;
+    }
+
+    /// A bad file keeps the old keys.
+    async fn reload_file_if_due(&self) {
+        let Some(source) = &self.file else { return };
         if !source.on_unknown_kid.take() {
-            return false;
+            return;
         }
-        match read_file(&source.path) {
+        let path = source.path.clone();
+        let read = tokio::task::spawn_blocking(move || read_file(&path))
+            .await
+            .unwrap_or_else(|e| Err(format!("the read did not finish: {e}")));
+        match read {
             Ok(keys) => {
                 tracing::info!(file = %source.path.display(), keys = keys.len(), "JWKS file reloaded");
                 self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()).file = keys;
@@ -168,15 +184,12 @@ impl KeyStore {
                 tracing::warn!(file = %source.path.display(), error = %why, "JWKS file reload failed; keeping the old keys")
             }
         }
-        true
     }
 
-    /// After an unknown `kid`, asks the background task to fetch the URL now (unless that was
-    /// asked less than 60 s ago) and waits for the attempt. Returns whether a fetch was made.
-    pub async fn refresh_url_if_due(&self) -> bool {
-        let Some(source) = &self.url else { return false };
+    async fn refresh_url_if_due(&self) {
+        let Some(source) = &self.url else { return };
         if !source.on_unknown_kid.take() {
-            return false;
+            return;
         }
         // A fetch already under way may have started before the key was published: wait for the
         // next one, which the wake-up below makes sure of.
@@ -186,12 +199,6 @@ impl KeyStore {
         // Bounded by the fetch timeout, with some margin; a hung fetch never holds a request longer.
         let _ =
             tokio::time::timeout(URL_FETCH_TIMEOUT + URL_CONNECT_TIMEOUT, finished.wait_for(|n| *n >= awaited)).await;
-        true
-    }
-
-    /// Whether a refresh of the URL source on an unknown `kid` would be made now.
-    pub fn url_refresh_due(&self) -> bool {
-        self.url.as_ref().is_some_and(|source| source.on_unknown_kid.is_due())
     }
 
     /// Fetches the URL source: at once, then every 5 s until the first success, then hourly and
