@@ -314,6 +314,27 @@ async fn a_key_added_to_the_file_after_start_up_is_found_by_the_first_token_nami
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
+async fn a_token_refused_after_a_key_refresh_still_wins_over_an_oversized_body(pool: PgPool) {
+    let key = Key::ec("ec-1");
+    let app = spawn_with_file(pool, &[&key]).await;
+    // The first unknown kid re-reads the file before the verdict; the body waits for it.
+    let stranger = format!("Bearer {}", Key::ec("stranger").sign(&claims()));
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let answer = send(&app, Method::POST, CLUSTERS, Some(&stranger), Some(huge.clone())).await;
+    assert_unauthenticated(&answer, "Bearer token can't be verified");
+    let answer = send(&app, Method::POST, CLUSTERS, Some(&stranger), Some(huge.clone())).await;
+    assert_unauthenticated(&answer, "Bearer token can't be verified");
+    // An authenticated caller gets the body's own error.
+    let valid = format!("Bearer {}", key.sign(&claims()));
+    assert_error(
+        &send(&app, Method::POST, CLUSTERS, Some(&valid), Some(huge)).await,
+        413,
+        18,
+        "Request body is larger than 1048576 bytes",
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
 async fn authentication_comes_after_routing_and_before_the_body(pool: PgPool) {
     let key = Key::ec("ec-1");
     let app = spawn_with_file(pool, &[&key]).await;
@@ -459,9 +480,11 @@ async fn url_keys_are_unavailable_until_fetched_and_rotation_is_picked_up_on_unk
     }
     assert_eq!(status, 200, "keys are loaded after a retry");
 
-    // Rotation: a token naming a new kid makes the store fetch again.
+    // Rotation: a token naming a new kid makes the store fetch again, and the body waits for it.
     *document.lock().unwrap() = Some(json!({"keys": [old.jwk(), new.jwk()]}).to_string());
     let new_token = format!("Bearer {}", new.sign(&claims()));
-    let answer = send(&app, Method::GET, CLUSTERS, Some(&new_token), None).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = json!({"kind": "Cluster", "name": "rotated", "spec": {}}).to_string();
+    let answer = send(&app, Method::POST, CLUSTERS, Some(&new_token), Some(body)).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    assert_eq!(answer.body["created_by"], "alice@example.com");
 }
