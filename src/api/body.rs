@@ -37,7 +37,7 @@ impl FromRequest for RawBody {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<BodyLimit>().map_or(DEFAULT_LIMIT, |l| l.0);
         // Authentication comes first (§2.10): while the caller's verdict awaits a key refresh,
-        // neither refuse nor read the body.
+        // neither refuse nor read the body, and a refused caller's body is never looked at.
         let gate = req.extensions().get::<AuthGate>().cloned();
         let declared = req
             .headers()
@@ -47,7 +47,7 @@ impl FromRequest for RawBody {
         if declared.is_some_and(|len| len > limit as u64) {
             return Box::pin(async move {
                 if let Some(gate) = gate {
-                    gate.wait().await;
+                    gate.wait().await?;
                 }
                 Err(ApiError::PayloadTooLarge(limit))
             });
@@ -56,7 +56,7 @@ impl FromRequest for RawBody {
         let capacity = declared.map_or(8 * 1024, |len| len as usize);
         Box::pin(async move {
             if let Some(gate) = gate {
-                gate.wait().await;
+                gate.wait().await?;
             }
             let mut buf = BytesMut::with_capacity(capacity);
             while let Some(chunk) = stream.next().await {

@@ -32,9 +32,11 @@ type Verdict = Shared<LocalBoxFuture<'static, Result<String, AuthError>>>;
 pub struct AuthGate(Verdict);
 
 impl AuthGate {
-    /// Waits until the caller is authenticated or refused.
-    pub async fn wait(self) {
-        let _ = self.0.await;
+    /// Waits until the caller is authenticated or refused. A refusal is returned here too, so
+    /// the body extractor can never answer first with a body error, whichever of the two
+    /// extractors sees the verdict first.
+    pub async fn wait(self) -> Result<(), ApiError> {
+        self.0.await.map(drop).map_err(refusal)
     }
 }
 
@@ -75,7 +77,13 @@ fn conclude(req: &HttpRequest, verdict: Result<String, AuthError>) -> Result<Cal
             req.extensions_mut().insert(Identity(identity.clone()));
             Ok(Caller { identity })
         }
-        Err(AuthError::Unauthenticated(reason)) => Err(ApiError::Unauthenticated(reason)),
-        Err(AuthError::KeysUnavailable) => Err(ApiError::Unavailable(Unavailable::KeysUnavailable)),
+        Err(error) => Err(refusal(error)),
+    }
+}
+
+fn refusal(error: AuthError) -> ApiError {
+    match error {
+        AuthError::Unauthenticated(reason) => ApiError::Unauthenticated(reason),
+        AuthError::KeysUnavailable => ApiError::Unavailable(Unavailable::KeysUnavailable),
     }
 }

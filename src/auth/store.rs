@@ -1,8 +1,11 @@
 //! The key store (PRODUCT.md §12.2): keys from `--jwk-cert-file` (read at start-up) and from
 //! `--jwk-cert-url` (fetched by a background task), used as one union. An unknown `kid` may
 //! trigger a refresh of each source, at most once per 60 s; a failed refresh keeps the old keys.
+//! The start-up read of either source does not count against that budget, so a key rotated in
+//! right after start-up is found by the first token that names it.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -41,9 +44,31 @@ struct Keys {
     url: Option<Vec<Jwk>>,
 }
 
+/// Limits refreshes caused by unknown `kid`s to one per [`UNKNOWN_KID_REFRESH_INTERVAL`].
+#[derive(Default)]
+struct RefreshBudget(Mutex<Option<Instant>>);
+
+impl RefreshBudget {
+    fn is_due(&self) -> bool {
+        let last = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL)
+    }
+
+    /// Claims the refresh: true (and the clock restarts) when one is due.
+    fn take(&self) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL) {
+            *last = Some(Instant::now());
+            true
+        } else {
+            false
+        }
+    }
+}
+
 struct FileSource {
     path: PathBuf,
-    last_reload: Mutex<Instant>,
+    on_unknown_kid: RefreshBudget,
 }
 
 struct UrlSource {
@@ -51,9 +76,10 @@ struct UrlSource {
     client: reqwest::Client,
     /// Asks the background task for an immediate fetch.
     wake: Notify,
-    /// Bumped after every fetch attempt, successful or not.
-    attempts: watch::Sender<u64>,
-    last_on_demand: Mutex<Option<Instant>>,
+    /// Fetch attempts started, and (below) finished, successful or not.
+    started: AtomicU64,
+    finished: watch::Sender<u64>,
+    on_unknown_kid: RefreshBudget,
 }
 
 pub struct KeyStore {
@@ -72,7 +98,7 @@ impl KeyStore {
                 keys.file =
                     read_file(path).map_err(|why| format!("cannot load the JWKS file {}: {why}", path.display()))?;
                 tracing::info!(file = %path.display(), keys = keys.file.len(), "JWKS file loaded");
-                Some(FileSource { path: path.to_owned(), last_reload: Mutex::new(Instant::now()) })
+                Some(FileSource { path: path.to_owned(), on_unknown_kid: RefreshBudget::default() })
             }
             None => None,
         };
@@ -87,8 +113,9 @@ impl KeyStore {
                     url: url.to_owned(),
                     client,
                     wake: Notify::new(),
-                    attempts: watch::Sender::new(0),
-                    last_on_demand: Mutex::new(None),
+                    started: AtomicU64::new(0),
+                    finished: watch::Sender::new(0),
+                    on_unknown_kid: RefreshBudget::default(),
                 })
             }
             None => None,
@@ -125,14 +152,30 @@ impl KeyStore {
         }
     }
 
-    /// Re-reads the file after an unknown `kid`, unless it was read less than 60 s ago. Returns
-    /// whether it was read. A bad file keeps the old keys.
-    pub fn reload_file_if_due(&self) -> bool {
-        let Some(source) = &self.file else { return false };
-        if !take_slot(&source.last_reload, |last| last.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL, Instant::now()) {
-            return false;
+    /// Whether an unknown `kid` would refresh a source now (each at most once per 60 s).
+    pub fn refresh_due(&self) -> bool {
+        self.file.as_ref().is_some_and(|source| source.on_unknown_kid.is_due())
+            || self.url.as_ref().is_some_and(|source| source.on_unknown_kid.is_due())
+    }
+
+    /// After an unknown `kid`, refreshes each source whose 60 s have passed: re-reads the file
+    /// (off the request's thread) and has the background task fetch the URL, waiting for it.
+    pub async fn refresh_on_unknown_kid(&self) {
+        self.reload_file_if_due().await;
+        self.refresh_url_if_due().await;
+    }
+
+    /// A bad file keeps the old keys.
+    async fn reload_file_if_due(&self) {
+        let Some(source) = &self.file else { return };
+        if !source.on_unknown_kid.take() {
+            return;
         }
-        match read_file(&source.path) {
+        let path = source.path.clone();
+        let read = tokio::task::spawn_blocking(move || read_file(&path))
+            .await
+            .unwrap_or_else(|e| Err(format!("the read did not finish: {e}")));
+        match read {
             Ok(keys) => {
                 tracing::info!(file = %source.path.display(), keys = keys.len(), "JWKS file reloaded");
                 self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner()).file = keys;
@@ -141,33 +184,21 @@ impl KeyStore {
                 tracing::warn!(file = %source.path.display(), error = %why, "JWKS file reload failed; keeping the old keys")
             }
         }
-        true
     }
 
-    /// After an unknown `kid`, asks the background task to fetch the URL now (unless that was
-    /// asked less than 60 s ago) and waits for the attempt. Returns whether a fetch was made.
-    pub async fn refresh_url_if_due(&self) -> bool {
-        let Some(source) = &self.url else { return false };
-        if !take_slot(
-            &source.last_on_demand,
-            |last| last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL),
-            Some(Instant::now()),
-        ) {
-            return false;
+    async fn refresh_url_if_due(&self) {
+        let Some(source) = &self.url else { return };
+        if !source.on_unknown_kid.take() {
+            return;
         }
-        let mut attempts = source.attempts.subscribe();
+        // A fetch already under way may have started before the key was published: wait for the
+        // next one, which the wake-up below makes sure of.
+        let awaited = source.started.load(Ordering::SeqCst) + 1;
+        let mut finished = source.finished.subscribe();
         source.wake.notify_one();
         // Bounded by the fetch timeout, with some margin; a hung fetch never holds a request longer.
-        let _ = tokio::time::timeout(URL_FETCH_TIMEOUT + URL_CONNECT_TIMEOUT, attempts.changed()).await;
-        true
-    }
-
-    /// Whether a refresh of the URL source on an unknown `kid` would be made now.
-    pub fn url_refresh_due(&self) -> bool {
-        self.url.as_ref().is_some_and(|source| {
-            let last = source.last_on_demand.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL)
-        })
+        let _ =
+            tokio::time::timeout(URL_FETCH_TIMEOUT + URL_CONNECT_TIMEOUT, finished.wait_for(|n| *n >= awaited)).await;
     }
 
     /// Fetches the URL source: at once, then every 5 s until the first success, then hourly and
@@ -175,6 +206,7 @@ impl KeyStore {
     pub async fn run_url_refresher(self: Arc<Self>) {
         let Some(source) = &self.url else { return };
         loop {
+            source.started.fetch_add(1, Ordering::SeqCst);
             let loaded = match fetch(source).await {
                 Ok(set) => {
                     log_skipped(&set);
@@ -192,7 +224,7 @@ impl KeyStore {
                     keys.url.is_some()
                 }
             };
-            source.attempts.send_modify(|n| *n += 1);
+            source.finished.send_modify(|n| *n += 1);
             let wait = if loaded { URL_REFRESH_INTERVAL } else { URL_RETRY_INTERVAL };
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
@@ -204,20 +236,9 @@ impl KeyStore {
 
 #[cfg(test)]
 impl KeyStore {
-    /// When the file was last read, for tests that move it back in time.
-    pub fn file_reloaded_at(&self) -> std::sync::MutexGuard<'_, Instant> {
-        self.file.as_ref().expect("a file source").last_reload.lock().unwrap()
-    }
-}
-
-/// Claims a rate-limited slot: when `due(current)` holds, stores `now` and returns true.
-fn take_slot<T>(slot: &Mutex<T>, due: impl FnOnce(&T) -> bool, now: T) -> bool {
-    let mut last = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if due(&last) {
-        *last = now;
-        true
-    } else {
-        false
+    /// When the file was last re-read for an unknown `kid`, for tests that move it back in time.
+    pub fn file_reloaded_at(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.file.as_ref().expect("a file source").on_unknown_kid.0.lock().unwrap()
     }
 }
 

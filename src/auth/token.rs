@@ -81,31 +81,28 @@ impl Verifier {
     }
 
     /// Runs the checks on an `Authorization` header value (`None` when absent) at time `now`
-    /// (seconds since the epoch). The file source is re-read synchronously on an unknown `kid`;
-    /// the URL source needs [`Verifier::authenticate_after_refresh`].
+    /// (seconds since the epoch), with the keys loaded now. A token naming an unknown `kid` while
+    /// a key source may be refreshed needs [`Verifier::authenticate_after_refresh`].
     pub fn authenticate(&self, header: Option<&[u8]>, now: f64) -> Outcome {
         let token = match parse(header) {
             Ok(token) => token,
             Err(e) => return Outcome::Decided(Err(e)),
         };
-        let mut keys = self.check_keys(&token);
-        if keys == KeyCheck::UnknownKid && self.keys.reload_file_if_due() {
-            keys = self.check_keys(&token);
-        }
-        if keys == KeyCheck::UnknownKid && self.keys.url_refresh_due() {
+        let keys = self.check_keys(&token);
+        if keys == KeyCheck::UnknownKid && self.keys.refresh_due() {
             return Outcome::NeedsRefresh(token);
         }
         Outcome::Decided(signature_verdict(keys).and_then(|()| self.claims(&token, now)))
     }
 
-    /// Finishes a token whose `kid` was unknown: refreshes the URL source (at most once per
-    /// 60 s) and checks again.
+    /// Finishes a token whose `kid` was unknown: refreshes the key sources (each at most once
+    /// per 60 s) and checks again.
     pub async fn authenticate_after_refresh(
         &self,
         token: Token,
         now: impl FnOnce() -> f64,
     ) -> Result<String, AuthError> {
-        self.keys.refresh_url_if_due().await;
+        self.keys.refresh_on_unknown_kid().await;
         signature_verdict(self.check_keys(&token))?;
         self.claims(&token, now())
     }
@@ -287,7 +284,10 @@ mod tests {
     fn check(verifier: &Verifier, header: Option<&str>) -> Result<String, AuthError> {
         match verifier.authenticate(header.map(str::as_bytes), NOW) {
             Outcome::Decided(result) => result,
-            Outcome::NeedsRefresh(_) => panic!("a file-only store never waits for a refresh"),
+            Outcome::NeedsRefresh(token) => tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(verifier.authenticate_after_refresh(token, || NOW)),
         }
     }
 
@@ -400,14 +400,99 @@ mod tests {
 
     #[test]
     fn an_unknown_kid_rereads_the_file_at_most_once_per_minute() {
-        let (old, new) = (Signer::new("old"), Signer::new("new"));
+        let (old, new, newer) = (Signer::new("old"), Signer::new("new"), Signer::new("newer"));
         let (verifier, file) = verifier(&[old.jwk()], None, None);
+        // The start-up read does not count: the first unknown kid re-reads the file.
         std::fs::write(&file.0, json!({"keys": [old.jwk(), new.jwk()]}).to_string()).unwrap();
         let header = format!("Bearer {}", new.sign(claims()));
-        // Loaded just now: the file is not read again yet.
-        assert_eq!(check(&verifier, Some(&header)), refuse(NO_KEY));
-        *verifier.keys.file_reloaded_at() -= store_interval();
         assert_eq!(check(&verifier, Some(&header)), Ok("subject".to_owned()));
+        // Read just now: another unknown kid does not read it again within the minute.
+        std::fs::write(&file.0, json!({"keys": [old.jwk(), new.jwk(), newer.jwk()]}).to_string()).unwrap();
+        let header = format!("Bearer {}", newer.sign(claims()));
+        assert_eq!(check(&verifier, Some(&header)), refuse(NO_KEY));
+        let moved_back = verifier.keys.file_reloaded_at().map(|t| t - store_interval());
+        *verifier.keys.file_reloaded_at() = moved_back;
+        assert_eq!(check(&verifier, Some(&header)), Ok("subject".to_owned()));
+        // A file that became invalid keeps the keys loaded before.
+        std::fs::write(&file.0, "{").unwrap();
+        *verifier.keys.file_reloaded_at() = None;
+        assert_eq!(check(&verifier, Some(&format!("Bearer {}", Signer::new("gone").sign(claims())))), refuse(NO_KEY));
+        assert_eq!(check(&verifier, Some(&header)), Ok("subject".to_owned()));
+    }
+
+    #[test]
+    fn the_first_failed_check_decides_the_reason() {
+        let signer = Signer::new("k1");
+        let (verifier, _file) = verifier(&[signer.jwk()], Some("https://issuer"), Some("hyperfleet"));
+        // Each step breaks one more check, counting down from 15: the reason is always that of the
+        // earliest broken check.
+        let steps: [(Value, &str); 8] = [
+            (json!({"sub": "a\u{7}b"}), BAD_IDENTITY),
+            (json!({"sub": null}), NO_IDENTITY),
+            (json!({"aud": "other"}), WRONG_AUDIENCE),
+            (json!({"iss": "other"}), WRONG_ISSUER),
+            (json!({"typ": "ID"}), "Bearer token type 'ID' isn't supported"),
+            (json!({"nbf": NOW + 120.0}), NOT_YET_VALID),
+            (json!({"exp": NOW - 120.0}), EXPIRED),
+            (json!({"exp": null}), NO_EXP),
+        ];
+        let mut claims = claims();
+        for (change, reason) in steps {
+            claims = with(claims, change);
+            let token = signer.sign(claims.clone());
+            assert_eq!(check(&verifier, Some(&format!("Bearer {token}"))), refuse(reason), "{claims}");
+            // Checks 7 down to 1 win over every claim check.
+            let forged = Signer::new("k1").sign(claims.clone());
+            assert_eq!(check(&verifier, Some(&format!("Bearer {forged}"))), refuse(BAD_SIGNATURE), "{claims}");
+            let unknown = Signer::new("k9").sign(claims.clone());
+            assert_eq!(check(&verifier, Some(&format!("Bearer {unknown}"))), refuse(NO_KEY), "{claims}");
+            let hs256 = signer.token(json!({"alg": "HS256", "kid": "k9"}), claims.clone());
+            let hs256_reason = "Bearer token signature algorithm 'HS256' isn't supported";
+            assert_eq!(check(&verifier, Some(&format!("Bearer {hs256}"))), refuse(hs256_reason), "{claims}");
+            let truncated = token.rsplit_once('.').unwrap().0;
+            assert_eq!(check(&verifier, Some(&format!("Bearer {truncated}"))), refuse(MALFORMED_TOKEN));
+            let basic = "Authentication type 'Basic' isn't supported";
+            assert_eq!(check(&verifier, Some(&format!("Basic {truncated}"))), refuse(basic));
+            assert_eq!(check(&verifier, Some(&format!("Basic{truncated}"))), refuse(MALFORMED_HEADER));
+        }
+    }
+
+    #[test]
+    fn garbage_headers_are_refused_without_panicking() {
+        let signer = Signer::new("k1");
+        let (verifier, _file) = verifier(&[signer.jwk()], None, None);
+        let deep = format!("{}1{}", r#"{"a":"#.repeat(100_000), "}".repeat(100_000));
+        let long_alg = format!(r#"{{"alg":"{}"}}"#, "A".repeat(10_000));
+        let headers: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b" ".to_vec(),
+            b"\xff\xfe token".to_vec(),
+            vec![0xff, 0xfe, b' ', b'x'],
+            b"Bearer ..".to_vec(),
+            b"Bearer ...".to_vec(),
+            format!("Bearer {}", "A".repeat(200_000)).into_bytes(),
+            format!("Bearer {}.{}.", BASE64URL.encode(&deep), BASE64URL.encode(&deep)).into_bytes(),
+            format!("Bearer {}.{}.", BASE64URL.encode(&long_alg), BASE64URL.encode("{}")).into_bytes(),
+            format!("Bearer {}.{}.AA", BASE64URL.encode(r#"{"alg":"ES256","exp":1e999}"#), BASE64URL.encode("{}"))
+                .into_bytes(),
+            format!(
+                "Bearer {}.{}.{}",
+                BASE64URL.encode(r#"{"alg":"ES256"}"#),
+                BASE64URL.encode("{}"),
+                "A".repeat(9999)
+            )
+            .into_bytes(),
+            format!("Bearer {}.{}.", BASE64URL.encode(r#"{"alg":"RS256","kid":7}"#), BASE64URL.encode("{}"))
+                .into_bytes(),
+        ];
+        for header in headers {
+            match verifier.authenticate(Some(&header), NOW) {
+                Outcome::Decided(Err(AuthError::Unauthenticated(reason))) => {
+                    assert!(reason.chars().count() < 400, "{reason}")
+                }
+                other => panic!("{other:?} for {:?}", String::from_utf8_lossy(&header[..header.len().min(80)])),
+            }
+        }
     }
 
     fn store_interval() -> std::time::Duration {

@@ -152,9 +152,17 @@ async fn every_failed_check_is_a_401_with_its_reason(pool: PgPool) {
     let cases: Vec<(&str, Option<String>, &str)> = vec![
         ("1 no header", None, MISSING),
         ("2 no credentials", Some("Bearer".into()), "Authorization header is malformed"),
+        ("2 empty", Some(String::new()), "Authorization header is malformed"),
+        ("2 no separator", Some(format!("Bearer{}", key.sign(&claims()))), "Authorization header is malformed"),
         ("3 other scheme", Some("Basic dXNlcjpwYXNz".into()), "Authentication type 'Basic' isn't supported"),
         ("4 not a JWS", Some("Bearer abc.def".into()), "Bearer token is malformed"),
         ("4 garbage", Some(format!("Bearer {}", "!".repeat(4000))), "Bearer token is malformed"),
+        ("4 huge", Some(format!("Bearer {}", "A".repeat(48 * 1024))), "Bearer token is malformed"),
+        (
+            "4 payload not JSON",
+            Some(format!("Bearer {}.bm9wZQ.", B64.encode(r#"{"alg":"ES256"}"#))),
+            "Bearer token is malformed",
+        ),
         (
             "5 alg none",
             Some(format!("Bearer {}.{payload}.", B64.encode(r#"{"alg":"none"}"#))),
@@ -182,6 +190,7 @@ async fn every_failed_check_is_a_401_with_its_reason(pool: PgPool) {
         ),
         ("9 expired", Some(bearer(with(claims(), json!({"exp": now() - 120})))), "Bearer token is expired"),
         ("10 not yet valid", Some(bearer(with(claims(), json!({"nbf": now() + 120})))), "Bearer token isn't valid yet"),
+        ("10 issued later", Some(bearer(with(claims(), json!({"iat": now() + 120})))), "Bearer token isn't valid yet"),
         ("11 typ", Some(bearer(with(claims(), json!({"typ": "ID"})))), "Bearer token type 'ID' isn't supported"),
         (
             "12 issuer",
@@ -208,12 +217,121 @@ async fn every_failed_check_is_a_401_with_its_reason(pool: PgPool) {
             Some(bearer(with(claims(), json!({"email": long})))),
             "Bearer token identity claim is invalid",
         ),
+        (
+            "15 identity with a control character",
+            Some(bearer(with(claims(), json!({"email": "alice\u{1b}[31m@example.com"})))),
+            "Bearer token identity claim is invalid",
+        ),
     ];
     for (name, header, reason) in cases {
         let answer = send(&app, Method::GET, CLUSTERS, header.as_deref(), None).await;
         assert_eq!(answer.status, 401, "{name}: {}", answer.text);
         assert_unauthenticated(&answer, reason);
     }
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn rs256_tokens_without_kid_verify_and_altered_ones_do_not(pool: PgPool) {
+    let (rsa, ec) = (Key::Rsa("rsa-1"), Key::ec("ec-1"));
+    let app = spawn_with_file(pool, &[&ec, &rsa]).await;
+    let token = rsa.sign_with_header(json!({"alg": "RS256"}), &claims());
+    let answer = send(&app, Method::GET, CLUSTERS, Some(&format!("Bearer {token}")), None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+
+    // The same claims with one more member, under the original signature.
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let (header, _) = input.split_once('.').unwrap();
+    let altered = B64.encode(with(claims(), json!({"email": "mallory@example.com"})).to_string());
+    let forged = format!("Bearer {header}.{altered}.{signature}");
+    assert_unauthenticated(
+        &send(&app, Method::GET, CLUSTERS, Some(&forged), None).await,
+        "Signature of bearer token isn't valid",
+    );
+    // An RS256 token naming the EC key's kid has no key to be checked with.
+    let mismatched = rsa.sign_with_header(json!({"alg": "RS256", "kid": "ec-1"}), &claims());
+    assert_unauthenticated(
+        &send(&app, Method::GET, CLUSTERS, Some(&format!("Bearer {mismatched}")), None).await,
+        "Bearer token can't be verified",
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_header_that_is_not_utf8_is_malformed(pool: PgPool) {
+    let key = Key::ec("ec-1");
+    let app = spawn_with_file(pool, &[&key]).await;
+    let value = reqwest::header::HeaderValue::from_bytes(b"Bearer \xe9t\xe9").unwrap();
+    let response = app.client.get(app.url(CLUSTERS)).header("Authorization", value).send().await.unwrap();
+    assert_unauthenticated(&Answer::of(response).await, "Authorization header is malformed");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_identity_claim_is_written_to_created_by_updated_by_and_deleted_by(pool: PgPool) {
+    let key = Key::ec("ec-1");
+    let app = spawn_with_file(pool.clone(), &[&key]).await;
+    let as_user = |changes: Value| format!("Bearer {}", key.sign(&with(claims(), changes)));
+    let body = json!({"kind": "Cluster", "name": "owned", "spec": {}}).to_string();
+    let created = send(&app, Method::POST, CLUSTERS, Some(&as_user(json!({}))), Some(body)).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.body["created_by"], "alice@example.com");
+    let path = format!("{CLUSTERS}/{}", created.body["id"].as_str().unwrap());
+
+    // Without email, preferred_username is next; an empty string does not count.
+    let editor = as_user(json!({"email": "", "preferred_username": "bob"}));
+    let patched = send(&app, Method::PATCH, &path, Some(&editor), Some(r#"{"labels":{"a":"b"}}"#.into())).await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.body["created_by"], "alice@example.com");
+    assert_eq!(patched.body["updated_by"], "bob");
+
+    let deleter = as_user(json!({"email": null}));
+    let deleted = send(&app, Method::DELETE, &path, Some(&deleter), None).await;
+    assert!(deleted.status < 300, "{}", deleted.text);
+    let id = uuid::Uuid::parse_str(created.body["id"].as_str().unwrap()).unwrap();
+    let deleted_by: Option<String> =
+        sqlx::query_scalar("SELECT deleted_by FROM clusters WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    assert_eq!(deleted_by.as_deref(), Some("subject-1"));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_key_added_to_the_file_after_start_up_is_found_by_the_first_token_naming_it(pool: PgPool) {
+    let (old, new) = (Key::ec("old"), Key::Rsa("new"));
+    let dir = temp_dir();
+    let path = dir.join("jwks.json");
+    std::fs::write(&path, json!({"keys": [old.jwk()]}).to_string()).unwrap();
+    let file = format!("--jwk-cert-file={}", path.display());
+    let app = TestApp::spawn_with(pool, &["--enable-jwt=true", &file]).await;
+    let new_token = format!("Bearer {}", new.sign(&claims()));
+
+    std::fs::write(&path, json!({"keys": [old.jwk(), new.jwk()]}).to_string()).unwrap();
+    let answer = send(&app, Method::GET, CLUSTERS, Some(&new_token), None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    // The file was just read: a kid added now is not looked for again within the minute.
+    let newest = Key::ec("newest");
+    std::fs::write(&path, json!({"keys": [old.jwk(), new.jwk(), newest.jwk()]}).to_string()).unwrap();
+    let answer = send(&app, Method::GET, CLUSTERS, Some(&format!("Bearer {}", newest.sign(&claims()))), None).await;
+    assert_unauthenticated(&answer, "Bearer token can't be verified");
+    let answer = send(&app, Method::GET, CLUSTERS, Some(&format!("Bearer {}", old.sign(&claims()))), None).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_token_refused_after_a_key_refresh_still_wins_over_an_oversized_body(pool: PgPool) {
+    let key = Key::ec("ec-1");
+    let app = spawn_with_file(pool, &[&key]).await;
+    // The first unknown kid re-reads the file before the verdict; the body waits for it.
+    let stranger = format!("Bearer {}", Key::ec("stranger").sign(&claims()));
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let answer = send(&app, Method::POST, CLUSTERS, Some(&stranger), Some(huge.clone())).await;
+    assert_unauthenticated(&answer, "Bearer token can't be verified");
+    let answer = send(&app, Method::POST, CLUSTERS, Some(&stranger), Some(huge.clone())).await;
+    assert_unauthenticated(&answer, "Bearer token can't be verified");
+    // An authenticated caller gets the body's own error.
+    let valid = format!("Bearer {}", key.sign(&claims()));
+    assert_error(
+        &send(&app, Method::POST, CLUSTERS, Some(&valid), Some(huge)).await,
+        413,
+        18,
+        "Request body is larger than 1048576 bytes",
+    );
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -233,8 +351,29 @@ async fn authentication_comes_after_routing_and_before_the_body(pool: PgPool) {
     {
         let answer = send(&app, Method::GET, path, Some("Basic nope"), None).await;
         assert_eq!(answer.status, 200, "{path} is public");
+        assert_eq!(send(&app, Method::HEAD, path, None, None).await.status, 200, "HEAD {path} is public");
     }
-    assert_eq!(send(&app, Method::OPTIONS, CLUSTERS, None, None).await.status, 204);
+    let asset = send(&app, Method::GET, "/api/hyperfleet/v1/swagger-ui/swagger-ui.css", None, None).await;
+    assert_eq!(asset.status, 200, "Swagger UI assets are public");
+    let missing_asset = send(&app, Method::GET, "/api/hyperfleet/v1/swagger-ui/nope.js", Some("Bearer x"), None).await;
+    assert_eq!(missing_asset.status, 404, "{}", missing_asset.text);
+    for path in [CLUSTERS, "/api/hyperfleet/v1/watch", "/api/hyperfleet/v1/clusters/abc/statuses"] {
+        let answer = send(&app, Method::OPTIONS, path, Some("Bearer garbage"), None).await;
+        assert_eq!(answer.status, 204, "OPTIONS {path} is public");
+    }
+    for path in ["/api/hyperfleet/v1/watch", "/api/hyperfleet/v1/clusters/abc/statuses"] {
+        assert_unauthenticated(&send(&app, Method::GET, path, None, None).await, MISSING);
+    }
+    let status = json!({"adapter": "a"}).to_string();
+    let answer = send(&app, Method::POST, "/api/hyperfleet/v1/clusters/abc/statuses", None, Some(status)).await;
+    assert_unauthenticated(&answer, MISSING);
+    let patch = send(&app, Method::PATCH, &format!("{CLUSTERS}/abc"), Some("Basic x"), Some("[".repeat(5000))).await;
+    assert_unauthenticated(&patch, "Authentication type 'Basic' isn't supported");
+    // The health and metrics servers never authenticate.
+    for url in [format!("{}/healthz", app.health_address), format!("{}/metrics", app.metrics_address)] {
+        let response = app.client.get(&url).header("Authorization", "Basic nope").send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+    }
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -244,6 +383,30 @@ async fn with_authentication_off_the_header_is_ignored(pool: PgPool) {
     let answer = send(&app, Method::POST, CLUSTERS, Some("Basic garbage"), Some(body)).await;
     assert_eq!(answer.status, 201, "{}", answer.text);
     assert_eq!(answer.body["created_by"], "system");
+}
+
+#[test]
+fn serve_with_a_bad_jwks_file_exits_1_naming_the_file() {
+    let dir = temp_dir();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"keys": "none"}"#).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hyperfleet"))
+        .args([
+            "serve",
+            &format!("--jwk-cert-file={}", bad.display()),
+            "--api-server-bindaddress=127.0.0.1:0",
+            "--metrics-server-bindaddress=127.0.0.1:0",
+            "--health-check-server-bindaddress=127.0.0.1:0",
+            "--database-url=postgres://u@127.0.0.1:1/db",
+        ])
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = format!("hyperfleet: error: cannot load the JWKS file {}: 'keys' is not an array", bad.display());
+    assert!(stderr.lines().any(|l| l == line), "{stderr}");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -295,6 +458,15 @@ async fn url_keys_are_unavailable_until_fetched_and_rotation_is_picked_up_on_unk
     let old_token = format!("Bearer {}", old.sign(&claims()));
     let answer = send(&app, Method::GET, CLUSTERS, Some(&old_token), None).await;
     assert_error(&answer, 503, 90, "Token signing keys are not available; retry later");
+    assert_eq!(answer.header("retry-after"), Some("1"));
+    // Checks 1 to 5 need no keys, so they still answer 401.
+    assert_unauthenticated(&send(&app, Method::GET, CLUSTERS, None, None).await, MISSING);
+    let hs256 = format!("Bearer {}.{}.c2ln", B64.encode(r#"{"alg":"HS256"}"#), B64.encode("{}"));
+    assert_unauthenticated(
+        &send(&app, Method::GET, CLUSTERS, Some(&hs256), None).await,
+        "Bearer token signature algorithm 'HS256' isn't supported",
+    );
+    assert_eq!(send(&app, Method::GET, "/api/hyperfleet", None, None).await.status, 200);
 
     // The server starts answering; the next retry (within about 5 s + the fetch timeout) loads the keys.
     *document.lock().unwrap() = Some(json!({"keys": [old.jwk()]}).to_string());
@@ -308,9 +480,11 @@ async fn url_keys_are_unavailable_until_fetched_and_rotation_is_picked_up_on_unk
     }
     assert_eq!(status, 200, "keys are loaded after a retry");
 
-    // Rotation: a token naming a new kid makes the store fetch again.
+    // Rotation: a token naming a new kid makes the store fetch again, and the body waits for it.
     *document.lock().unwrap() = Some(json!({"keys": [old.jwk(), new.jwk()]}).to_string());
     let new_token = format!("Bearer {}", new.sign(&claims()));
-    let answer = send(&app, Method::GET, CLUSTERS, Some(&new_token), None).await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = json!({"kind": "Cluster", "name": "rotated", "spec": {}}).to_string();
+    let answer = send(&app, Method::POST, CLUSTERS, Some(&new_token), Some(body)).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    assert_eq!(answer.body["created_by"], "alice@example.com");
 }
