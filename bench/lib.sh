@@ -41,6 +41,9 @@ fresh_database() { # NAME
     base="${url%/*}"
     psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
     psql -X -q "$base/postgres" -c "CREATE DATABASE \"$name\"" >/dev/null
+    # No TLS on loopback, for the service and pgbench alike: the service's own default is
+    # --db-sslmode=disable, and a URL without sslmode would negotiate TLS ("prefer").
+    url="$url?sslmode=disable"
     DATABASE_URL="$url" "$BIN" migrate >&2
     echo "$url"
 }
