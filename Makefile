@@ -72,6 +72,14 @@ test-contract: ## schemathesis (all checks) against a server on a throw-away dat
 test-ui: ## Swagger UI in headless Chromium renders every operation (SKIPPED, with a message, without chromium)
 	tests/ui/swagger-ui.sh
 
+.PHONY: bench
+bench: ## service vs pgbench on the same SQL: seed via the API, wrk per scenario (DURATION=15 CONNECTIONS=32); docs/benchmarks.md
+	bench/run.sh
+
+.PHONY: bench-scale
+bench-scale: ## list/get latency at 1k..1M clusters seeded with SQL, and EXPLAIN of every list query (SIZES=..., DURATION=10)
+	bench/scale.sh
+
 .PHONY: sqlx-prepare
 sqlx-prepare: ## refresh the committed .sqlx/ query data (a fresh database migrated with psql, then cargo check online)
 	url="$$($(DEV_DB) url postgres)"; base="$${url%/*}"; \
