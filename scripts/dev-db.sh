@@ -38,6 +38,13 @@ install_postgres() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql postgresql-client >&2
 }
 
+# Prints the directory of initdb/pg_ctl, installing PostgreSQL first when they are missing.
+server_bin_dir() {
+    pg_bin_dir && return
+    install_postgres
+    pg_bin_dir || { say "initdb is still missing after installing PostgreSQL"; exit 1; }
+}
+
 psql_ok() { # URL
     command -v psql >/dev/null 2>&1 &&
         PGCONNECT_TIMEOUT=3 psql -w -X -q -At "$1" -c 'SELECT 1' >/dev/null 2>&1
@@ -63,11 +70,7 @@ as_pg_user() {
 
 start_private_cluster() {
     local bin
-    bin=$(pg_bin_dir) || true
-    if [ -z "${bin:-}" ]; then
-        install_postgres
-        bin=$(pg_bin_dir) || { say "initdb is still missing after installing PostgreSQL"; exit 1; }
-    fi
+    bin=$(server_bin_dir)
     mkdir -p "$DEV_DIR" "$SOCK_DIR"
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || useradd --system --home-dir "$DEV_DIR" postgres
@@ -109,11 +112,7 @@ cmd_url() {
 
 cmd_bin() {
     local bin
-    bin=$(pg_bin_dir) || true
-    if [ -z "${bin:-}" ]; then
-        install_postgres
-        bin=$(pg_bin_dir) || { say "initdb is still missing after installing PostgreSQL"; exit 1; }
-    fi
+    bin=$(server_bin_dir)
     # As root, the server must run as an unprivileged user.
     if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
         useradd --system --no-create-home postgres

@@ -131,7 +131,9 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// The size of the request line plus headers as sent (names, values, separators, CRLFs).
 fn head_size(req: &ServiceRequest) -> usize {
-    let line = req.method().as_str().len() + req.uri().to_string().len() + " HTTP/1.1\r\n".len() + 1;
+    // Origin-form targets (all this server routes) are the path and query as sent; no allocation.
+    let target = req.uri().path_and_query().map_or(1, |pq| pq.as_str().len());
+    let line = req.method().as_str().len() + " ".len() + target + " HTTP/1.1\r\n".len();
     let headers: usize = req.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
     line + headers + 2
 }

@@ -49,20 +49,26 @@ struct Keys {
 struct RefreshBudget(Mutex<Option<Instant>>);
 
 impl RefreshBudget {
-    fn is_due(&self) -> bool {
-        let last = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    fn last(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn due(last: &Option<Instant>) -> bool {
         last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL)
+    }
+
+    fn is_due(&self) -> bool {
+        Self::due(&self.last())
     }
 
     /// Claims the refresh: true (and the clock restarts) when one is due.
     fn take(&self) -> bool {
-        let mut last = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if last.is_none_or(|t| t.elapsed() >= UNKNOWN_KID_REFRESH_INTERVAL) {
+        let mut last = self.last();
+        let due = Self::due(&last);
+        if due {
             *last = Some(Instant::now());
-            true
-        } else {
-            false
         }
+        due
     }
 }
 
