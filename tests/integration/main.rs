@@ -18,5 +18,6 @@ mod lists;
 mod pipeline;
 mod plans;
 mod search;
+mod spec;
 mod statuses;
 mod watch;
