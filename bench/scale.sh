@@ -5,7 +5,7 @@
 # clusters and, at each, measures with wrk (DURATION seconds, CONNECTIONS connections) GET of a
 # random cluster and the first list page of 100 in the default order, and with pgbench (one
 # client) the list statement and the count(*) it contains, so the cost of the `total` (which
-# PRODUCT.md §14.1 allows to grow) can be told apart from the page. At the largest size it
+# spec §14.1 allows to grow) can be told apart from the page. At the largest size it
 # EXPLAINs (ANALYZE, BUFFERS) every list statement (examples/bench_sql.rs --statements) at a
 # shallow and a deep page into $OUT_DIR/explain.txt.
 #

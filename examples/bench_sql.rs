@@ -1,5 +1,5 @@
 //! Writes the pgbench scripts of `make bench` (bench/run.sh): for each scenario, every statement
-//! the service sends for one request, `BEGIN`/`COMMIT` included (PRODUCT.md §14.2).
+//! the service sends for one request, `BEGIN`/`COMMIT` included (spec §14.2).
 //!
 //! The text comes from the code, not from a copy: list and search statements from
 //! `dao::lists::resources_statement()`, the `sqlx::query!` statements from the committed `.sqlx/`

@@ -89,7 +89,7 @@ pub struct MigrateArgs {
 
 /// Database flags shared by `serve` and `migrate`. The `--db-*-file` flags have no clap default
 /// on purpose: `None` means "left at the default", which decides whether a missing file is an
-/// error (PRODUCT.md §1.5).
+/// error (spec §1.5).
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL URL; also read from HYPERFLEET_DATABASE_URL, then DATABASE_URL.

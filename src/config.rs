@@ -1,7 +1,7 @@
 //! Typed settings, built once at start-up from the parsed command line (`cli.rs`).
 //!
 //! Every option is a flag with a `HYPERFLEET_<FLAG>` environment fallback; the README's
-//! configuration table lists them all. Errors carry the exit status PRODUCT.md §1.2 asks for:
+//! configuration table lists them all. Errors carry the exit status spec §1.2 asks for:
 //! 2 for an invalid value (named after its flag), 1 for a start-up failure such as an unreadable
 //! secret file. Secrets (the database password and URL) never appear in `Debug` output.
 
@@ -158,7 +158,7 @@ pub struct EventSettings {
     pub handlers: EventHandlers,
 }
 
-/// The watch queue limit of PRODUCT.md §9.5.
+/// The watch queue limit of spec §9.5.
 pub const WATCH_QUEUE_LIMIT: usize = 1000;
 
 /// CORS allow-list; empty disables CORS, `*` allows any origin.

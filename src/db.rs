@@ -1,5 +1,5 @@
 //! The connection pool as the API sees it: lazy connections with explicit limits, acquire-time
-//! metrics, the schema gate of PRODUCT.md §1.6 step 5, the readiness ping, and the retry of
+//! metrics, the schema gate of spec §1.6 step 5, the readiness ping, and the retry of
 //! whole transactions on deadlocks and serialization failures (§13.1).
 
 use std::future::Future;

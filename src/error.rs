@@ -1,4 +1,4 @@
-//! The one error type of the API server and the whole `hyperfleet-N` catalogue (PRODUCT.md §5).
+//! The one error type of the API server and the whole `hyperfleet-N` catalogue (spec §5).
 //!
 //! `ApiError::error_response` sets the status and headers and stores an [`ErrorPayload`] in the
 //! response extensions; the request middleware (`telemetry.rs`) turns it into the JSON body,
@@ -188,7 +188,7 @@ pub struct ErrorPayload {
     pub db_error_kind: Option<&'static str>,
 }
 
-/// The error body of PRODUCT.md §5.1 (the contract's `Error`).
+/// The error body of spec §5.1 (the contract's `Error`).
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody<'a> {
     pub kind: &'static str,

@@ -1,4 +1,4 @@
-//! The health server (PRODUCT.md §11.1) and the replica's lifecycle flags it reports: draining
+//! The health server (spec §11.1) and the replica's lifecycle flags it reports: draining
 //! (set on SIGTERM before anything else stops) and maintenance mode (`/healthcheck/down`).
 //! The ops servers answer unknown paths in plain text, never with the API's JSON error body.
 

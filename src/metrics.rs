@@ -1,4 +1,4 @@
-//! Prometheus metrics of one replica (PRODUCT.md §11.2): the registry, every metric with its
+//! Prometheus metrics of one replica (spec §11.2): the registry, every metric with its
 //! exact name, labels and buckets, the request accounting used by the request pipeline, and the
 //! metrics server's `/metrics` endpoint.
 

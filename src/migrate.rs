@@ -9,7 +9,7 @@ use sqlx::{ConnectOptions, Connection, PgConnection};
 use crate::config::DatabaseSettings;
 use crate::MIGRATOR;
 
-/// Advisory lock key of migrations (PRODUCT.md Design choice 18).
+/// Advisory lock key of migrations (spec Design choice 18).
 const MIGRATION_LOCK: (i32, i32) = (1_751_515_136, 0);
 /// How long `migrate` keeps trying to reach the database.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(30);

@@ -1,6 +1,6 @@
 //! Builds the replica: binds the API, metrics and health listeners (port 0 in tests), wires the
 //! shared state, and runs everything until a shutdown is triggered, then drains in the order of
-//! PRODUCT.md §13.5.
+//! spec §13.5.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};

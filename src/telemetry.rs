@@ -126,7 +126,7 @@ fn strip_one_trailing_slash(req: &mut ServiceRequest) {
     }
 }
 
-/// PRODUCT.md §2.9: request line plus headers may total at most 64 KiB, else 431.
+/// spec §2.9: request line plus headers may total at most 64 KiB, else 431.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// The size of the request line plus headers as sent (names, values, separators, CRLFs).

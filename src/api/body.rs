@@ -1,4 +1,4 @@
-//! Request bodies: bounded reading (413) and strict JSON decoding (PRODUCT.md §2.3, §2.4).
+//! Request bodies: bounded reading (413) and strict JSON decoding (spec §2.3, §2.4).
 //!
 //! Decoding checks, in order: emptiness, nesting depth, syntax (the whole body, so a syntax
 //! error anywhere wins), object-ness, unknown members, duplicate members. Only then do handlers

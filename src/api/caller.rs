@@ -1,4 +1,4 @@
-//! The authenticated caller of a protected route (PRODUCT.md §12). As an extractor it runs after
+//! The authenticated caller of a protected route (spec §12). As an extractor it runs after
 //! routing, so unknown routes (404) and wrong methods (405) are answered before authentication.
 //! Handlers list it before the body, and the token is checked when the extractor is created, so
 //! a 401 wins over 413/400; when a refresh of the keys must be awaited, [`AuthGate`] makes the

@@ -1,4 +1,4 @@
-//! Cluster handlers (PRODUCT.md §4.6–§4.10).
+//! Cluster handlers (spec §4.6–§4.10).
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;

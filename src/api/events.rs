@@ -1,4 +1,4 @@
-//! The event log over HTTP (PRODUCT.md §4.21, §4.22): the paged list and the Server-Sent-Events
+//! The event log over HTTP (spec §4.21, §4.22): the paged list and the Server-Sent-Events
 //! watch stream, with their shared cursor and filter parameters.
 
 use actix_web::http::header::{self, HeaderValue};

@@ -47,7 +47,7 @@ pub struct AppState {
     pub auth: Option<Arc<Verifier>>,
 }
 
-/// Allow lists of PRODUCT.md §2.8.
+/// Allow lists of spec §2.8.
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
 const COLLECTION: &str = "GET, HEAD, POST, OPTIONS";
 const ITEM: &str = "GET, HEAD, PATCH, DELETE, OPTIONS";

@@ -1,4 +1,4 @@
-//! Node-pool handlers (PRODUCT.md §4.13–§4.20).
+//! Node-pool handlers (spec §4.13–§4.20).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

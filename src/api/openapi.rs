@@ -1,4 +1,4 @@
-//! The contract as a served artifact (PRODUCT.md §4.3, §4.4): the OpenAPI document built into the
+//! The contract as a served artifact (spec §4.3, §4.4): the OpenAPI document built into the
 //! binary, and a Swagger UI page whose assets are built in too, so it works without internet.
 //! Every route here is public and touches no database.
 

@@ -1,4 +1,4 @@
-//! Query-string and path parameters (PRODUCT.md §2.1, §2.7, §6.1): first occurrence wins,
+//! Query-string and path parameters (spec §2.1, §2.7, §6.1): first occurrence wins,
 //! blank counts as absent, paging is validated before any database access, and a path id that
 //! is not a UUID simply names no resource.
 

@@ -1,5 +1,5 @@
 //! What clusters and node pools share at the HTTP edge: strict decoding and validation of create
-//! and PATCH bodies (PRODUCT.md §4.1, §4.7, §4.9, §4.14), list parameters (§6), and the
+//! and PATCH bodies (spec §4.1, §4.7, §4.9, §4.14), list parameters (§6), and the
 //! response shapes (§3.1, §3.2, §3.5).
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! Adapter status reports and lists (PRODUCT.md §4.11, §4.12, §4.18, §4.19): strict decoding and
+//! Adapter status reports and lists (spec §4.11, §4.12, §4.18, §4.19): strict decoding and
 //! validation of reports, the AdapterStatus response shape, and the handlers for clusters and
 //! node pools.
 

@@ -1,4 +1,4 @@
-//! JSON Web Key Sets (PRODUCT.md §12.2): which keys are accepted (RSA for RS256, EC P-256 for
+//! JSON Web Key Sets (spec §12.2): which keys are accepted (RSA for RS256, EC P-256 for
 //! ES256) and how a key verifies a signature. Keys of other kinds are skipped, not fatal, so a
 //! set that also carries encryption keys still loads.
 

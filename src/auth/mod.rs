@@ -1,4 +1,4 @@
-//! JWT authentication (PRODUCT.md §12): the JWKS key store with its refresh policy, and the
+//! JWT authentication (spec §12): the JWKS key store with its refresh policy, and the
 //! verifier that turns an `Authorization` header into the caller's identity or a 401 reason.
 
 pub mod jwks;

@@ -1,4 +1,4 @@
-//! The key store (PRODUCT.md §12.2): keys from `--jwk-cert-file` (read at start-up) and from
+//! The key store (spec §12.2): keys from `--jwk-cert-file` (read at start-up) and from
 //! `--jwk-cert-url` (fetched by a background task), used as one union. An unknown `kid` may
 //! trigger a refresh of each source, at most once per 60 s; a failed refresh keeps the old keys.
 //! The start-up read of either source does not count against that budget, so a key rotated in

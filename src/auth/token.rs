@@ -1,4 +1,4 @@
-//! Bearer token verification: the 15 checks of PRODUCT.md §12.3, in their order, each with its
+//! Bearer token verification: the 15 checks of spec §12.3, in their order, each with its
 //! exact 401 reason, and the identity claim of §12.5. The compact JWS is parsed here rather than
 //! by a JWT library so that the order of the checks and their messages are ours to define.
 

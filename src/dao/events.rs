@@ -1,4 +1,4 @@
-//! SQL of the event log (PRODUCT.md §9): the outbox write (appended as the last step of the
+//! SQL of the event log (spec §9): the outbox write (appended as the last step of the
 //! writing transaction, under the event-order lock, with a NOTIFY each), the paged list and the
 //! watch reads, and the processor's lock / mark / sweep statements.
 

@@ -1,4 +1,4 @@
-//! The replica's one `LISTEN events` connection, outside the pool (PRODUCT.md §9.3). Every
+//! The replica's one `LISTEN events` connection, outside the pool (spec §9.3). Every
 //! notification wakes the watch tailer and queues the event for the processor. A lost connection
 //! is re-opened with back-off (1 s doubling to 30 s); every (re)connect asks for a sweep, which
 //! covers whatever was committed while nobody listened.

@@ -1,4 +1,4 @@
-//! The read side of the event log (PRODUCT.md §9): the processor that reconciles every event
+//! The read side of the event log (spec §9): the processor that reconciles every event
 //! exactly once across replicas, and the per-replica watch hub that feeds Server-Sent-Events
 //! streams. Both hang off one `LISTEN events` connection per replica (`listener.rs`).
 

@@ -1,4 +1,4 @@
-//! The event processor (PRODUCT.md §9.3, §9.4): one per replica, handling one event at a time.
+//! The event processor (spec §9.3, §9.4): one per replica, handling one event at a time.
 //! A transaction-scoped advisory lock per event keeps replicas apart, and the `FOR UPDATE` read
 //! of the still-unreconciled row makes the `reconciled_at` update happen exactly once.
 

@@ -1,4 +1,4 @@
-//! The watch fan-out of one replica (PRODUCT.md §9.5). A single tailer reads new events once
+//! The watch fan-out of one replica (spec §9.5). A single tailer reads new events once
 //! (on every notification, and every 2 s in case one was missed) and hands them to each matching
 //! subscriber's bounded queue. A stream first replays its backlog from the table, then follows
 //! that queue; an idle stream holds no database connection.

@@ -1,4 +1,4 @@
-//! Status aggregation (PRODUCT.md §7.4–§7.5) as a pure function: the resource's generation, its
+//! Status aggregation (spec §7.4–§7.5) as a pure function: the resource's generation, its
 //! adapters' stored reports and the required-adapter list in; phase, observed generation and
 //! the `adapters[]` summaries out. No database, no clock.
 

@@ -1,5 +1,5 @@
 //! Cluster and node-pool units of work: create, read, PATCH and DELETE, with their events
-//! (PRODUCT.md §8, §9.2) written in the same transaction.
+//! (spec §8, §9.2) written in the same transaction.
 
 use serde_json::Value;
 use sqlx::PgConnection;

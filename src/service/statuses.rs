@@ -1,4 +1,4 @@
-//! Status reports (PRODUCT.md §7.1–§7.3) and re-aggregation: the resource row is locked, the
+//! Status reports (spec §7.1–§7.3) and re-aggregation: the resource row is locked, the
 //! report is stored (or discarded as stale) and the resource's status recomputed, all in one
 //! transaction, so concurrent reports and PATCHes never lose an update.
 

@@ -6,7 +6,7 @@ Two built-in checks are narrowed, each for a limitation of OpenAPI 3.0 rather th
 * `positive_data_acceptance`: a request that satisfies every schema can still be rightly refused
   with 400 when it breaks such a rule. The variant accepts that 400 only when every problem the
   server names is one of those rules; any other refusal of valid data still fails.
-* `negative_data_rejection`: the server reads a query as PRODUCT.md says: a blank value counts as
+* `negative_data_rejection`: the server reads a query as the spec (docs/spec.md) says: a blank value counts as
   absent and a repeated parameter uses its first occurrence (§2.7), and `size` is read only when
   `pageSize` is absent or blank, and paging values are trimmed (§6.1). OpenAPI 3.0 can state
   none of this, so `?size=&page=`
@@ -74,7 +74,7 @@ def positive_data_acceptance_within_openapi(ctx, response, case):
 
 
 def _valid_as_the_server_reads_it(case, response) -> bool:
-    """Whether an invalid query is valid once read by PRODUCT.md §2.7 (first occurrence wins, a
+    """Whether an invalid query is valid once read by spec §2.7 (first occurrence wins, a
     blank value is absent) and §6.1 (paging values are trimmed; `size` is ignored next to
     `pageSize`)."""
     meta = case.meta

@@ -1,4 +1,4 @@
-//! JWT authentication (PRODUCT.md §12): tokens signed in the test with generated RSA and P-256
+//! JWT authentication (spec §12): tokens signed in the test with generated RSA and P-256
 //! keys, served from a JWKS file or from a local HTTP server.
 
 use std::sync::{Arc, Mutex};

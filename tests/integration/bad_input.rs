@@ -1,4 +1,4 @@
-//! The bad-input corpus (PRODUCT.md §13.6): hostile and broken requests against every endpoint.
+//! The bad-input corpus (spec §13.6): hostile and broken requests against every endpoint.
 //! Each case must get its 4xx with the contract's error body, and write nothing: the rows of
 //! every table are counted before and after each case.
 

@@ -27,7 +27,7 @@ use crate::helpers::{Answer, TestApp};
 
 const MIGRATOR: &sqlx::migrate::Migrator = &hyperfleet::MIGRATOR;
 
-/// The documentation routes of PRODUCT.md §4.3/§4.4: served, never listed in the document.
+/// The documentation routes of spec §4.3/§4.4: served, never listed in the document.
 const DOCUMENTATION_ROUTES: &[&str] = &[
     "/api/hyperfleet/v1/openapi",
     "/openapi",

@@ -1,4 +1,4 @@
-//! Faults (PRODUCT.md §13.3, §13.2, §13.5): PostgreSQL stopped and restarted under load, a pool
+//! Faults (spec §13.3, §13.2, §13.5): PostgreSQL stopped and restarted under load, a pool
 //! held to exhaustion, and SIGTERM to the real binary under load. The outage test runs its own
 //! throw-away PostgreSQL cluster (the shared server is never stopped) made with the system's
 //! `initdb`/`pg_ctl`; `scripts/dev-db.sh bin` installs them when missing, and the test fails

@@ -1,4 +1,4 @@
-//! The input limits and timeouts of PRODUCT.md §13.2 and §13.4, as the README documents them:
+//! The input limits and timeouts of spec §13.2 and §13.4, as the README documents them:
 //! body size (also streamed without `Content-Length`), `search` length, page-size clamp, request
 //! head size, the whole-request timeout and the database statement timeout. Each answers with the
 //! contract's error body and leaves nothing written.
@@ -160,7 +160,7 @@ async fn oversized_request_heads_get_431_and_the_server_keeps_serving(pool: PgPo
     let head = |headers: String| {
         format!("GET /api/hyperfleet HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n").into_bytes()
     };
-    // Under the 64 KiB limit (PRODUCT.md §2.9): a 60 KiB header is served.
+    // Under the 64 KiB limit (spec §2.9): a 60 KiB header is served.
     let (status, text) = raw_exchange(&app, head(format!("X-Big: {}\r\n", "a".repeat(60 * 1024)))).await;
     assert_eq!(status, "HTTP/1.1 200 OK", "{}", &text[..text.len().min(300)]);
     let cases = [
