@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use hyperfleet::dao::lists::{resources_statement, ResourceQuery};
-use hyperfleet::model::ResourceKind;
+use hyperfleet::model::kind::ResourceKind;
 use hyperfleet::search::{Filter, Ordering};
 
 /// A random seeded cluster: `bench_ids` is filled by bench/run.sh with the ids it seeded through

@@ -14,7 +14,6 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use crate::cli::{DatabaseArgs, LogFormat, LogLevel, ServeArgs, SslMode};
-use crate::events::processor::EventHandlers;
 
 /// A configuration problem, with the process exit status it leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,8 +153,6 @@ pub struct EventSettings {
     pub watch_max_subscribers: usize,
     /// Undelivered events one watch stream may have queued before it is closed (not a flag).
     pub watch_queue_limit: usize,
-    /// Event handlers run after the built-in ones (not a flag: set by an embedding program).
-    pub handlers: EventHandlers,
 }
 
 /// The watch queue limit of spec §9.5.
@@ -243,7 +240,6 @@ impl Settings {
                 watch_keepalive: args.watch_keepalive_interval,
                 watch_max_subscribers: args.watch_max_subscribers as usize,
                 watch_queue_limit: WATCH_QUEUE_LIMIT,
-                handlers: EventHandlers::default(),
             },
             cors,
         })

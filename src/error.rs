@@ -165,15 +165,21 @@ impl ApiError {
             ApiError::Database { source, .. } => source,
             _ => return None,
         };
-        let mut chain = source.to_string();
-        let mut next = std::error::Error::source(source);
-        while let Some(cause) = next {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            next = cause.source();
-        }
-        Some(chain)
+        Some(error_chain(source))
     }
+}
+
+/// An error and its sources, outermost first, joined by `": "`: what a log record says of a
+/// failure.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 /// What the request middleware needs to render and account for an error answer.

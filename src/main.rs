@@ -57,7 +57,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 async fn serve(settings: Settings) -> u8 {
-    let app = match Application::build(settings).await {
+    let app = match Application::build(settings, Vec::new()).await {
         Ok(app) => app,
         Err(e) => return fail(1, &e.to_string()),
     };

@@ -3,7 +3,6 @@
 //! spec §13.5.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,16 +15,22 @@ use sqlx::PgPool;
 use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 
+use crate::api;
 use crate::api::body::BodyLimit;
-use crate::api::{self, AppState};
+use crate::api::middleware::in_flight::InFlight;
+use crate::api::middleware::operation_id::RequestSpan;
+use crate::api::middleware::Pipeline;
+use crate::api::state::AppState;
 use crate::auth::{KeyStore, Verifier};
 use crate::build_info;
 use crate::config::{BindAddress, Settings};
 use crate::db::{self, Database};
-use crate::events::EventPipeline;
-use crate::health::{self, HealthState, Lifecycle};
-use crate::metrics::{self, Metrics};
-use crate::telemetry::{Pipeline, RequestSpan};
+use crate::events::{EventHandler, EventPipeline};
+use crate::metrics::Metrics;
+use crate::ops::health::{self, HealthState};
+use crate::ops::lifecycle::Lifecycle;
+use crate::ops::metrics::{self as metrics_server, MetricsState};
+use crate::service;
 
 /// Why `serve` could not start (exit status 1).
 #[derive(Debug, thiserror::Error)]
@@ -34,29 +39,6 @@ pub enum StartupError {
     Bind { flag: &'static str, address: String, source: std::io::Error },
     #[error("{0}")]
     Other(String),
-}
-
-/// Counts API requests that have been received and not yet answered completely.
-#[derive(Debug, Default)]
-pub struct InFlight(AtomicUsize);
-
-impl InFlight {
-    pub fn enter(self: &Arc<Self>) -> InFlightGuard {
-        self.0.fetch_add(1, Ordering::AcqRel);
-        InFlightGuard(Arc::clone(self))
-    }
-
-    pub fn count(&self) -> usize {
-        self.0.load(Ordering::Acquire)
-    }
-}
-
-pub struct InFlightGuard(Arc<InFlight>);
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        self.0 .0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 /// Triggers the graceful shutdown of a running [`Application`] (what SIGTERM does).
@@ -79,25 +61,32 @@ pub struct Application {
     state: web::Data<AppState>,
     in_flight: Arc<InFlight>,
     shutdown: ShutdownHandle,
+    shutdown_timeout: Duration,
     events: EventPipeline,
 }
 
 impl Application {
     /// Builds a replica whose pool connects lazily (start-up never waits for Postgres).
-    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+    /// `handlers` run on every event after the built-in ones (a program that embeds the
+    /// service, or a test, brings its own; `serve` has none).
+    pub async fn build(settings: Settings, handlers: Vec<Arc<dyn EventHandler>>) -> Result<Self, StartupError> {
         let metrics = Metrics::new();
         let db = Database::connect_lazy(&settings.database, metrics.clone());
         let listen_options = db::connect_options(&settings.database);
-        Self::build_with(settings, db, metrics, listen_options).await
+        Self::build_with(settings, db, metrics, listen_options, handlers).await
     }
 
     /// Builds a replica on an existing pool (tests hand in the pool of their own database); the
     /// `LISTEN` connection is opened with the pool's connect options.
-    pub async fn build_with_pool(settings: Settings, pool: PgPool) -> Result<Self, StartupError> {
+    pub async fn build_with_pool(
+        settings: Settings,
+        pool: PgPool,
+        handlers: Vec<Arc<dyn EventHandler>>,
+    ) -> Result<Self, StartupError> {
         let metrics = Metrics::new();
         let listen_options = (*pool.connect_options()).clone();
         let db = Database::from_pool(pool, metrics.clone());
-        Self::build_with(settings, db, metrics, listen_options).await
+        Self::build_with(settings, db, metrics, listen_options, handlers).await
     }
 
     async fn build_with(
@@ -105,8 +94,8 @@ impl Application {
         db: Database,
         metrics: Metrics,
         listen_options: PgConnectOptions,
+        handlers: Vec<Arc<dyn EventHandler>>,
     ) -> Result<Self, StartupError> {
-        let settings = Arc::new(settings);
         // §1.6 step 2: the JWKS file is read before anything is bound; a bad one stops start-up.
         let auth = if settings.auth.enabled {
             let keys = KeyStore::load(settings.auth.jwk_cert_file.as_deref(), settings.auth.jwk_cert_url.as_deref())
@@ -125,11 +114,11 @@ impl Application {
         let (api_addrs, metrics_addrs, health_addrs) =
             (local(&api_listeners), local(&metrics_listeners), local(&health_listeners));
 
-        let events = EventPipeline::new(db.clone(), metrics.clone(), &settings, listen_options);
+        let events = EventPipeline::new(db.clone(), metrics.clone(), &settings, listen_options, &handlers);
+        let context =
+            service::Context { db: db.clone(), metrics: metrics.clone(), required: settings.aggregation.clone() };
         let state = web::Data::new(AppState {
-            db: db.clone(),
-            metrics: metrics.clone(),
-            settings: Arc::clone(&settings),
+            context,
             lifecycle: Arc::clone(&lifecycle),
             watch: Arc::clone(&events.watch),
             auth,
@@ -166,9 +155,9 @@ impl Application {
             api_server = api_server.listen(listener).map_err(|e| StartupError::Other(e.to_string()))?;
         }
 
-        let metrics_state = web::Data::new(metrics::MetricsState { metrics: metrics.clone(), db: db.clone() });
+        let metrics_state = web::Data::new(MetricsState { metrics: metrics.clone(), db: db.clone() });
         let mut metrics_server =
-            HttpServer::new(move || App::new().app_data(metrics_state.clone()).configure(metrics::configure))
+            HttpServer::new(move || App::new().app_data(metrics_state.clone()).configure(metrics_server::configure))
                 .workers(1)
                 .disable_signals()
                 .shutdown_timeout(1);
@@ -210,6 +199,7 @@ impl Application {
             state,
             in_flight,
             shutdown: ShutdownHandle::default(),
+            shutdown_timeout: settings.server.shutdown_timeout,
             events,
         })
     }
@@ -245,7 +235,8 @@ impl Application {
         let health_task = tokio::spawn(self.health_server);
         let events = self.events.start();
         let jwks = self.state.auth.as_ref().map(|auth| tokio::spawn(Arc::clone(auth.keys()).run_url_refresher()));
-        let gauges = tokio::spawn(metrics::refresh_resource_gauges(self.state.metrics.clone(), self.state.db.clone()));
+        let context = &self.state.context;
+        let gauges = tokio::spawn(metrics_server::refresh_resource_gauges(context.metrics.clone(), context.db.clone()));
 
         self.shutdown.0.notified().await;
         let state = self.state;
@@ -253,7 +244,7 @@ impl Application {
         tracing::info!("shutdown requested: readiness is now failing, draining API requests");
         api_handle.pause().await;
         events.close_watch_streams();
-        let timeout = state.settings.server.shutdown_timeout;
+        let timeout = self.shutdown_timeout;
         events.stop(timeout).await;
         gauges.abort();
         if let Some(jwks) = jwks {
@@ -271,7 +262,7 @@ impl Application {
         stop(api_handle, api_task).await;
         stop(metrics_handle, metrics_task).await;
         stop(health_handle, health_task).await;
-        state.db.pool().close().await;
+        state.context.db.pool().close().await;
         tracing::info!(drained, "shutdown complete");
         if drained {
             0

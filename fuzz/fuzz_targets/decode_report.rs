@@ -2,7 +2,7 @@
 #![no_main]
 
 use actix_web::ResponseError;
-use hyperfleet::api::statuses::decode_report;
+use hyperfleet::api::decode::statuses::decode_report;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use actix_web::ResponseError;
-use hyperfleet::api::resources::{decode_create, decode_patch};
+use hyperfleet::api::decode::resources::{decode_create, decode_patch};
 use hyperfleet::search::ResourceKind;
 use libfuzzer_sys::fuzz_target;
 

@@ -4,7 +4,7 @@
 
 use actix_web::ResponseError;
 use hyperfleet::api::params::QueryParams;
-use hyperfleet::api::resources::ListParams;
+use hyperfleet::api::params::ListParams;
 use hyperfleet::search::ResourceKind;
 use libfuzzer_sys::fuzz_target;
 

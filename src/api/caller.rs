@@ -10,14 +10,18 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{self, LocalBoxFuture, Shared};
 use futures_util::FutureExt;
 
-use crate::api::AppState;
+use crate::api::state::AppState;
 use crate::auth::token::now_seconds;
 use crate::auth::{AuthError, Outcome};
 use crate::error::{ApiError, Unavailable};
-use crate::telemetry::Identity;
 
 /// Identity used when authentication is off.
 pub const SYSTEM_IDENTITY: &str = "system";
+
+/// The caller identity in the request extensions, for the access log (`system` when
+/// authentication is off).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity(pub String);
 
 /// The caller's identity, written to `created_by`/`updated_by`/`deleted_by` and the access log.
 #[derive(Debug, Clone)]

@@ -7,23 +7,21 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use uuid::Uuid;
 
 use crate::api::caller::Caller;
-use crate::api::params::{Paging, QueryParams};
-use crate::api::resources::List;
-use crate::api::{json_response, AppState};
+use crate::api::handlers::json_response;
+use crate::api::params::{parse_digits, Paging, QueryParams};
+use crate::api::state::AppState;
+use crate::api::views::List;
 use crate::dao::events::{self as dao, EventQuery};
 use crate::error::{ApiError, Unavailable};
-use crate::events::{Event, EventFilter, EVENT_TYPES, SOURCES};
+use crate::events::view::Event;
+use crate::model::event::{EventFilter, EVENT_TYPES, SOURCES};
 
 const AFTER_MESSAGE: &str = "after must be a non-negative integer";
 const LAST_EVENT_ID_MESSAGE: &str = "Last-Event-ID must be a non-negative integer";
 
 /// An event id cursor: ASCII digits (blanks around them trimmed) with a value up to 2^63−1.
 fn parse_cursor(raw: &str) -> Option<i64> {
-    let digits = raw.trim();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse::<i64>().ok()
+    parse_digits(raw).and_then(Result::ok)
 }
 
 /// A comma-separated list of allowed values (exact case). Blanks around items are trimmed and
@@ -82,7 +80,7 @@ pub async fn get_events(
     let after = parse_after(&query)?;
     let filter = parse_filter(&query)?;
     let paging = Paging::from_query(&query)?;
-    let mut conn = state.db.acquire().await?;
+    let mut conn = state.context.db.acquire().await?;
     let query = EventQuery { filter: &filter, after, until: None };
     let page = dao::list(&mut conn, &query, paging.size, paging.offset()).await?;
     let items: Vec<Event> = page.items.into_iter().map(Event::from).collect();

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::api::caller::Caller;
-use crate::api::json_response;
+use crate::api::handlers::json_response;
 use crate::build_info;
 
 /// `GET /api/hyperfleet` (§3.7).

@@ -1,21 +1,25 @@
-//! HTTP only: the one route table of the API server, shared request state, and the helpers
-//! handlers use to answer. Handlers are named after their OpenAPI operationId.
+//! HTTP only: the one route table of the API server. Handlers are named after their OpenAPI
+//! operationId; what they share lives in `state.rs` (request state), `handlers.rs` (answers),
+//! `params.rs` (query and path), `decode/` (bodies) and `views.rs` (response shapes).
 
 pub mod body;
 pub mod caller;
 pub mod clusters;
+pub mod decode;
 pub mod events;
+pub mod handlers;
 pub mod meta;
+pub mod middleware;
 pub mod nodepools;
 pub mod openapi;
 pub mod params;
-pub mod resources;
+pub mod state;
 pub mod statuses;
+pub mod views;
 
 #[cfg(test)]
 mod proptests;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::BoxBody;
@@ -23,29 +27,12 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::{Method, StatusCode};
-use actix_web::{guard, web, FromRequest, Handler, HttpMessage, HttpRequest, HttpResponse, Resource, Responder};
-use serde::Serialize;
+use actix_web::http::Method;
+use actix_web::{guard, web, FromRequest, Handler, HttpResponse, Resource, Responder};
 
-use crate::auth::Verifier;
-use crate::config::Settings;
-use crate::db::Database;
+use self::handlers::route_not_found;
+use self::middleware::timeout::bound_handler;
 use crate::error::ApiError;
-use crate::events::WatchHub;
-use crate::health::Lifecycle;
-use crate::metrics::Metrics;
-use crate::telemetry::{self, RequestContext};
-
-/// State shared by every API handler.
-pub struct AppState {
-    pub db: Database,
-    pub metrics: Metrics,
-    pub settings: Arc<Settings>,
-    pub lifecycle: Arc<Lifecycle>,
-    pub watch: Arc<WatchHub>,
-    /// The token verifier; `None` when authentication is off.
-    pub auth: Option<Arc<Verifier>>,
-}
 
 /// Allow lists of spec §2.8.
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
@@ -202,7 +189,7 @@ fn resource(
     >,
 > {
     web::resource(path)
-        .wrap(from_fn(move |req, next| telemetry::bound_handler(timeout, req, next)))
+        .wrap(from_fn(move |req, next| bound_handler(timeout, req, next)))
         .route(web::route().method(Method::OPTIONS).to(move || async move {
             HttpResponse::NoContent().insert_header((header::ALLOW, HeaderValue::from_static(allow))).finish()
         }))
@@ -211,25 +198,4 @@ fn resource(
 
 fn get_or_head() -> actix_web::Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
-}
-
-async fn route_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(route_not_found_error(&req))
-}
-
-/// The 404 of a path that names no route, quoting the raw request path.
-pub fn route_not_found_error(req: &HttpRequest) -> ApiError {
-    let raw_path =
-        req.extensions().get::<RequestContext>().map(|c| c.raw_path.clone()).unwrap_or_else(|| req.path().to_owned());
-    ApiError::route_not_found(&raw_path)
-}
-
-/// A compact JSON answer with `Content-Type: application/json`.
-pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
-    match serde_json::to_vec(value) {
-        Ok(body) => HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")))
-            .body(body),
-        Err(e) => actix_web::ResponseError::error_response(&ApiError::internal(e)),
-    }
 }

@@ -5,12 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::body::RawBody;
 use crate::api::caller::Caller;
-use crate::api::clusters::{created, list};
-use crate::api::params::ResourcePath;
-use crate::api::resources::{decode_create, decode_patch, Resource};
-use crate::api::{json_response, AppState};
+use crate::api::decode::resources::{decode_create, decode_patch};
+use crate::api::handlers::{created, json_response, list};
+use crate::api::params::{cluster_path, node_pool_path};
+use crate::api::state::AppState;
+use crate::api::views::Resource;
 use crate::error::ApiError;
-use crate::model::ResourceKind;
+use crate::model::kind::ResourceKind;
 use crate::service::resources;
 
 /// `GET /api/hyperfleet/v1/nodepools`
@@ -28,7 +29,7 @@ pub async fn get_node_pools_by_cluster_id(
     _caller: Caller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    list(&state, &req, ResourceKind::NodePool, Some(&ResourcePath::cluster(&req))).await
+    list(&state, &req, ResourceKind::NodePool, Some(&cluster_path(&req))).await
 }
 
 /// `POST /api/hyperfleet/v1/clusters/{cluster_id}/nodepools`
@@ -39,7 +40,7 @@ pub async fn post_node_pool(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let new = decode_create(&body.0, ResourceKind::NodePool)?;
-    let row = resources::create(&state, Some(&ResourcePath::cluster(&req)), &new, &caller.identity).await?;
+    let row = resources::create(&state.context, Some(&cluster_path(&req)), &new, &caller.identity).await?;
     Ok(created(Resource::from(row)))
 }
 
@@ -49,7 +50,7 @@ pub async fn get_node_pool_by_id(
     _caller: Caller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let row = resources::get(&state.db, &ResourcePath::node_pool(&req)).await?;
+    let row = resources::get(&state.context, &node_pool_path(&req)).await?;
     Ok(json_response(StatusCode::OK, &Resource::from(row)))
 }
 
@@ -61,7 +62,7 @@ pub async fn patch_node_pool_by_id(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let patch = decode_patch(&body.0)?;
-    let row = resources::patch(&state, &ResourcePath::node_pool(&req), &patch, &caller.identity).await?;
+    let row = resources::patch(&state.context, &node_pool_path(&req), &patch, &caller.identity).await?;
     Ok(json_response(StatusCode::OK, &Resource::from(row)))
 }
 
@@ -71,6 +72,6 @@ pub async fn delete_node_pool_by_id(
     caller: Caller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    resources::delete(&state, &ResourcePath::node_pool(&req), &caller.identity).await?;
+    resources::delete(&state.context, &node_pool_path(&req), &caller.identity).await?;
     Ok(HttpResponse::NoContent().finish())
 }

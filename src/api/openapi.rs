@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::api::route_not_found_error;
+use crate::api::handlers::route_not_found_error;
 use crate::error::ApiError;
 
 /// `openapi/openapi.yaml` exactly as committed (generated from `typespec/`).

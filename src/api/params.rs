@@ -1,14 +1,16 @@
-//! Query-string and path parameters (spec §2.1, §2.7, §6.1): first occurrence wins,
-//! blank counts as absent, paging is validated before any database access, and a path id that
-//! is not a UUID simply names no resource.
+//! Query-string and path parameters (spec §2.1, §2.7, §6): first occurrence wins, blank
+//! counts as absent, paging and list parameters are validated before any database access, and
+//! the path's resource is read from the route's match.
 
 use std::borrow::Cow;
+use std::num::ParseIntError;
 
 use actix_web::HttpRequest;
-use uuid::Uuid;
 
-use crate::error::{cut_quoted, ApiError};
-use crate::model::ResourceKind;
+use crate::error::ApiError;
+use crate::model::kind::ResourceKind;
+use crate::model::path::{PathId, ResourcePath};
+use crate::search::{Filter, Ordering};
 
 /// Largest page size; larger requests are clamped to it.
 pub const MAX_PAGE_SIZE: i64 = 1000;
@@ -46,7 +48,7 @@ impl Paging {
     pub fn from_query(query: &QueryParams<'_>) -> Result<Self, ApiError> {
         let page = match query.get("page") {
             None => 1,
-            Some(raw) => parse_digits(raw)
+            Some(raw) => saturating(raw)
                 .filter(|n| (1..=i64::from(i32::MAX)).contains(n))
                 .ok_or_else(|| ApiError::BadRequest("page must be an integer between 1 and 2147483647".into()))?,
         };
@@ -63,88 +65,61 @@ impl Paging {
     }
 }
 
-/// ASCII digits (after trimming blanks) as a number; values beyond i64 saturate.
-fn parse_digits(raw: &str) -> Option<i64> {
+/// ASCII digits (blanks around them trimmed, no sign) as a number: `None` when the text is
+/// anything else, an error when the digits name more than an `i64` holds. Pages and cursors
+/// read their numbers with it.
+pub fn parse_digits(raw: &str) -> Option<Result<i64, ParseIntError>> {
     let digits = raw.trim();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(digits.parse::<i64>().unwrap_or(i64::MAX))
+    Some(digits.parse::<i64>())
+}
+
+/// [`parse_digits`] where values beyond `i64` saturate (page numbers and sizes).
+fn saturating(raw: &str) -> Option<i64> {
+    parse_digits(raw).map(|n| n.unwrap_or(i64::MAX))
 }
 
 fn page_size(raw: &str, name: &str) -> Result<i64, ApiError> {
-    parse_digits(raw)
+    saturating(raw)
         .filter(|n| *n >= 1)
         .map(|n| n.min(MAX_PAGE_SIZE))
         .ok_or_else(|| ApiError::BadRequest(format!("{name} must be a positive integer")))
 }
 
-/// A `{cluster_id}`/`{nodepool_id}` path segment: its percent-decoded text (for messages) and
-/// the id it names, if it is a UUID at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathId {
-    pub text: String,
-    pub id: Option<Uuid>,
+/// Validated list parameters of the cluster and node-pool lists.
+pub struct ListParams {
+    pub paging: Paging,
+    pub ordering: Ordering,
+    pub filter: Option<Filter>,
 }
 
-impl PathId {
-    pub fn parse(segment: &str) -> Self {
-        let text = percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned();
-        // Of the forms uuid parses, only the hyphenated 8-4-4-4-12 one is 36 characters long.
-        let id = if text.len() == 36 { Uuid::try_parse(&text).ok() } else { None };
-        PathId { text, id }
-    }
-
-    pub fn from_request(req: &HttpRequest, name: &str) -> Self {
-        Self::parse(req.match_info().get(name).unwrap_or_default())
+impl ListParams {
+    pub fn parse(query: &QueryParams<'_>, kind: ResourceKind) -> Result<Self, ApiError> {
+        let paging = Paging::from_query(query)?;
+        let ordering =
+            Ordering::parse(query.get("orderBy"), query.get("order"), kind).map_err(|e| ApiError::BadRequest(e.0))?;
+        let filter = match query.get("search") {
+            Some(search) => Filter::parse(search, kind).map_err(|e| ApiError::BadRequest(e.0))?,
+            None => None,
+        };
+        Ok(ListParams { paging, ordering, filter })
     }
 }
 
-/// The resource a request path names: a cluster, or a node pool of a cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourcePath {
-    pub cluster: PathId,
-    pub node_pool: Option<PathId>,
+fn path_id(req: &HttpRequest, name: &str) -> PathId {
+    PathId::parse(req.match_info().get(name).unwrap_or_default())
 }
 
-impl ResourcePath {
-    /// `…/clusters/{cluster_id}…`
-    pub fn cluster(req: &HttpRequest) -> Self {
-        ResourcePath { cluster: PathId::from_request(req, "cluster_id"), node_pool: None }
-    }
+/// The cluster of `…/clusters/{cluster_id}…`.
+pub fn cluster_path(req: &HttpRequest) -> ResourcePath {
+    ResourcePath { cluster: path_id(req, "cluster_id"), node_pool: None }
+}
 
-    /// `…/clusters/{cluster_id}/nodepools/{nodepool_id}…`
-    pub fn node_pool(req: &HttpRequest) -> Self {
-        ResourcePath {
-            cluster: PathId::from_request(req, "cluster_id"),
-            node_pool: Some(PathId::from_request(req, "nodepool_id")),
-        }
-    }
-
-    pub fn kind(&self) -> ResourceKind {
-        match self.node_pool {
-            None => ResourceKind::Cluster,
-            Some(_) => ResourceKind::NodePool,
-        }
-    }
-
-    /// The cluster id, or the cluster's 404 when the segment is not a UUID.
-    pub fn cluster_id(&self) -> Result<Uuid, ApiError> {
-        self.cluster.id.ok_or_else(|| self.cluster_not_found())
-    }
-
-    pub fn cluster_not_found(&self) -> ApiError {
-        ApiError::NotFound(format!("Cluster with id='{}' not found", cut_quoted(&self.cluster.text)))
-    }
-
-    pub fn node_pool_not_found(&self) -> ApiError {
-        let node_pool = self.node_pool.as_ref().map_or("", |n| n.text.as_str());
-        ApiError::NotFound(format!(
-            "NodePool with id='{}' not found in Cluster with id='{}'",
-            cut_quoted(node_pool),
-            cut_quoted(&self.cluster.text)
-        ))
-    }
+/// The node pool of `…/clusters/{cluster_id}/nodepools/{nodepool_id}…`.
+pub fn node_pool_path(req: &HttpRequest) -> ResourcePath {
+    ResourcePath { cluster: path_id(req, "cluster_id"), node_pool: Some(path_id(req, "nodepool_id")) }
 }
 
 #[cfg(test)]
@@ -198,21 +173,5 @@ mod tests {
     fn offsets_follow_page_and_size() {
         assert_eq!(Paging { page: 3, size: 10 }.offset(), 20);
         assert_eq!(Paging { page: 2147483647, size: 1000 }.offset(), 2_147_483_646_000);
-    }
-
-    #[test]
-    fn path_ids_accept_only_hyphenated_uuids_in_either_case() {
-        let id = "01939F4E-8A3C-7D12-9E45-6B7C8D9E0F1A";
-        assert_eq!(PathId::parse(id).id.unwrap().to_string(), id.to_lowercase());
-        assert!(PathId::parse("01939f4e8a3c7d129e456b7c8d9e0f1a").id.is_none());
-        assert!(PathId::parse("{01939f4e-8a3c-7d12-9e45-6b7c8d9e0f1}").id.is_none());
-        assert!(PathId::parse("not-a-uuid").id.is_none());
-        let encoded = PathId::parse("01939f4e-8a3c-7d12-9e45-6b7c8d9e0f1a%2F..");
-        assert_eq!(encoded.text, "01939f4e-8a3c-7d12-9e45-6b7c8d9e0f1a/..");
-        assert!(encoded.id.is_none());
-        assert_eq!(
-            PathId::parse("%30%31939f4e-8a3c-7d12-9e45-6b7c8d9e0f1a").id.unwrap().to_string(),
-            "01939f4e-8a3c-7d12-9e45-6b7c8d9e0f1a"
-        );
     }
 }

@@ -9,10 +9,10 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 
 use super::body::{self, contains_nul};
-use super::resources::{decode_create, decode_patch};
-use super::statuses::decode_report;
+use super::decode::resources::{decode_create, decode_patch};
+use super::decode::statuses::decode_report;
 use crate::error::ApiError;
-use crate::model::ResourceKind;
+use crate::model::kind::ResourceKind;
 
 #[track_caller]
 fn assert_client_error<T>(result: &Result<T, ApiError>, input: &[u8]) {

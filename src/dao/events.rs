@@ -7,7 +7,7 @@ use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::lists::Page;
-use crate::events::EventFilter;
+use crate::model::event::{EventFilter, EventType};
 
 /// Advisory lock that makes event ids become visible in commit order.
 pub const EVENT_ORDER_LOCK: (i32, i32) = (1_751_515_138, 0);
@@ -17,7 +17,7 @@ pub const EVENT_ORDER_LOCK: (i32, i32) = (1_751_515_138, 0);
 pub struct NewEvent {
     pub source: &'static str,
     pub source_id: Uuid,
-    pub event_type: &'static str,
+    pub event_type: EventType,
 }
 
 /// Takes the event-order lock, inserts the events in the given order and notifies `events` with
@@ -25,7 +25,7 @@ pub struct NewEvent {
 pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<Vec<i64>, sqlx::Error> {
     let sources: Vec<&str> = events.iter().map(|e| e.source).collect();
     let ids: Vec<Uuid> = events.iter().map(|e| e.source_id).collect();
-    let types: Vec<&str> = events.iter().map(|e| e.event_type).collect();
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
     // The lock CTE feeds the INSERT, so it is taken before any id is drawn from the sequence.
     sqlx::query_scalar!(
         r#"WITH ordered AS (SELECT pg_advisory_xact_lock($1, $2)),

@@ -6,7 +6,7 @@ use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::ResourceRow;
-use crate::model::ResourceKind;
+use crate::model::kind::ResourceKind;
 use crate::search::{Filter, Ordering};
 
 /// What to list.

@@ -5,6 +5,7 @@ pub mod clusters;
 pub mod events;
 pub mod lists;
 pub mod node_pools;
+pub mod resources;
 pub mod stats;
 pub mod statuses;
 

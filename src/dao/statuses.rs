@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::lists::Page;
-use crate::model::ResourceKind;
+use crate::model::kind::ResourceKind;
 
 /// A stored adapter status.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +65,8 @@ pub async fn upsert(
     resource_id: Uuid,
     status: &StatusRow,
 ) -> Result<StatusRow, sqlx::Error> {
-    let row = sqlx::query!(
+    sqlx::query_as!(
+        StatusRow,
         r#"INSERT INTO adapter_statuses (resource_type, resource_id, adapter, observed_generation, conditions,
                                          data, metadata, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -85,16 +86,7 @@ pub async fn upsert(
         status.updated_at,
     )
     .fetch_one(conn)
-    .await?;
-    Ok(StatusRow {
-        adapter: row.adapter,
-        observed_generation: row.observed_generation,
-        conditions: row.conditions,
-        data: row.data,
-        metadata: row.metadata,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    })
+    .await
 }
 
 /// A page of a resource's statuses by adapter, the total, and whether the resource is live

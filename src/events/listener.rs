@@ -10,7 +10,8 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, watch};
 
-use super::{WatchHub, Work};
+use super::processor::Work;
+use super::watch::WatchHub;
 
 pub const CHANNEL: &str = "events";
 const FIRST_RETRY: Duration = Duration::from_secs(1);

@@ -4,101 +4,21 @@
 
 pub mod listener;
 pub mod processor;
+pub mod view;
 pub mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde::{Serialize, Serializer};
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::{mpsc, watch as signal};
 use tokio::task::JoinHandle;
-use uuid::Uuid;
 
-use crate::api::resources::{cluster_href, node_pool_href, serialize_time};
 use crate::config::Settings;
-use crate::dao::events::EventRow;
 use crate::db::Database;
 use crate::metrics::Metrics;
 pub use processor::{EventHandler, EventRecord, Processor};
 pub use watch::WatchHub;
-
-/// The values of an event's `source`.
-pub const SOURCES: [&str; 2] = ["Clusters", "NodePools"];
-/// The values of an event's `event_type`.
-pub const EVENT_TYPES: [&str; 3] = ["Create", "Update", "Delete"];
-
-/// The filters shared by the events list and the watch stream: they combine with AND, the
-/// values of one list with OR; an empty list means any value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventFilter {
-    pub sources: Vec<&'static str>,
-    pub source_id: Option<Uuid>,
-    pub event_types: Vec<&'static str>,
-}
-
-impl EventFilter {
-    pub fn matches(&self, source: &str, source_id: Uuid, event_type: &str) -> bool {
-        (self.sources.is_empty() || self.sources.contains(&source))
-            && self.source_id.is_none_or(|id| id == source_id)
-            && (self.event_types.is_empty() || self.event_types.contains(&event_type))
-    }
-}
-
-/// An event as the API renders it (§3.6).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Event {
-    pub kind: &'static str,
-    pub id: String,
-    pub source: String,
-    pub source_id: Uuid,
-    pub source_href: String,
-    pub event_type: String,
-    #[serde(serialize_with = "serialize_time")]
-    pub created_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "serialize_optional_time")]
-    #[schema(nullable = false)]
-    pub reconciled_at: Option<DateTime<Utc>>,
-}
-
-fn serialize_optional_time<S: Serializer>(time: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
-    match time {
-        Some(time) => serialize_time(time, serializer),
-        None => serializer.serialize_none(),
-    }
-}
-
-impl From<EventRow> for Event {
-    fn from(row: EventRow) -> Self {
-        let source_href = match (row.source.as_str(), row.cluster_id) {
-            ("NodePools", Some(cluster_id)) => node_pool_href(cluster_id, row.source_id),
-            // Node pools are never hard-deleted, so their cluster is always known; only a row
-            // removed by hand lands here, and it is rendered without the cluster part.
-            ("NodePools", None) => format!("/api/hyperfleet/v1/nodepools/{}", row.source_id),
-            _ => cluster_href(row.source_id),
-        };
-        Event {
-            kind: "Event",
-            id: row.id.to_string(),
-            source: row.source,
-            source_id: row.source_id,
-            source_href,
-            event_type: row.event_type,
-            created_at: row.created_at,
-            reconciled_at: row.reconciled_at,
-        }
-    }
-}
-
-/// What the listener hands to the processor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Work {
-    /// A notification: try to reconcile this event.
-    Event(i64),
-    /// Walk every unreconciled event (after a (re)connect).
-    Sweep,
-}
 
 /// The event machinery of one replica, built with the application and started when it runs.
 pub struct EventPipeline {
@@ -110,12 +30,19 @@ pub struct EventPipeline {
 }
 
 impl EventPipeline {
-    /// `listen_options` open the dedicated `LISTEN` connection (outside the pool).
-    pub fn new(db: Database, metrics: Metrics, settings: &Settings, listen_options: PgConnectOptions) -> Self {
+    /// `listen_options` open the dedicated `LISTEN` connection (outside the pool); `handlers`
+    /// run after the built-in ones.
+    pub fn new(
+        db: Database,
+        metrics: Metrics,
+        settings: &Settings,
+        listen_options: PgConnectOptions,
+        handlers: &[Arc<dyn EventHandler>],
+    ) -> Self {
         let events = &settings.events;
         EventPipeline {
             watch: Arc::new(WatchHub::new(db.clone(), metrics.clone(), events)),
-            processor: Arc::new(Processor::new(db, metrics, &events.handlers.0)),
+            processor: Arc::new(Processor::new(db, metrics, handlers)),
             listen_options,
             connect_timeout: settings.database.connect_timeout,
             sweep_interval: events.sweep_interval,
@@ -178,16 +105,4 @@ async fn finish(mut task: JoinHandle<()>, timeout: Duration) -> bool {
     }
     task.abort();
     false
-}
-
-/// An error with its causes, for log records (`a: b: c`).
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
 }

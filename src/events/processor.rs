@@ -2,7 +2,6 @@
 //! A transaction-scoped advisory lock per event keeps replicas apart, and the `FOR UPDATE` read
 //! of the still-unreconciled row makes the `reconciled_at` update happen exactly once.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,11 +11,19 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 use uuid::Uuid;
 
-use super::{error_chain, Work};
 use crate::dao::events as dao;
 use crate::db::Database;
-use crate::error::ApiError;
+use crate::error::{error_chain, ApiError};
 use crate::metrics::Metrics;
+
+/// What the listener hands to the processor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// A notification: try to reconcile this event.
+    Event(i64),
+    /// Walk every unreconciled event (after a (re)connect).
+    Sweep,
+}
 
 /// Largest number of event ids one sweep batch reads.
 pub const SWEEP_BATCH: i64 = 1000;
@@ -40,17 +47,6 @@ pub trait EventHandler: Send + Sync {
     /// Names the handler in logs.
     fn name(&self) -> &str;
     fn handle<'a>(&'a self, event: &'a EventRecord) -> BoxFuture<'a, anyhow::Result<()>>;
-}
-
-/// Extra handlers registered after the built-in ones (not a command-line option: a program that
-/// embeds the service, or a test, adds them to the settings).
-#[derive(Clone, Default)]
-pub struct EventHandlers(pub Vec<Arc<dyn EventHandler>>);
-
-impl fmt::Debug for EventHandlers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|h| h.name())).finish()
-    }
 }
 
 /// Built-in: `hyperfleet_events_processed_total` and `hyperfleet_event_processing_lag_seconds`.

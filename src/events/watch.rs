@@ -17,12 +17,13 @@ use actix_web::web::Bytes;
 use futures_util::Stream;
 use tokio::sync::{mpsc, watch, Notify};
 
-use super::{error_chain, Event, EventFilter};
+use super::view::Event;
 use crate::config::EventSettings;
 use crate::dao::events::{self as dao, EventQuery, EventRow};
 use crate::db::Database;
-use crate::error::{ApiError, Unavailable};
+use crate::error::{error_chain, ApiError, Unavailable};
 use crate::metrics::Metrics;
+use crate::model::event::EventFilter;
 
 /// The first thing every stream sends.
 pub const RETRY_FRAME: &str = "retry: 3000\n\n";

@@ -16,7 +16,7 @@ pub use order::Ordering;
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::error::cut_quoted;
-pub use crate::model::ResourceKind;
+pub use crate::model::kind::ResourceKind;
 
 use ast::{Expr, Predicate};
 use parser::ParseError;

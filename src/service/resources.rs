@@ -2,35 +2,34 @@
 //! (spec §8, §9.2) written in the same transaction.
 
 use serde_json::Value;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{record_events, statuses};
-use crate::api::params::ResourcePath;
-use crate::api::resources::{NewResource, ResourcePatch};
-use crate::api::AppState;
+use super::{lock, missing, record_events, statuses, Context};
 use crate::dao::events::{self, NewEvent};
 use crate::dao::lists::{self, Page, ResourceQuery};
-use crate::dao::{clusters, node_pools, ResourceRow};
-use crate::db::Database;
+use crate::dao::statuses as dao_statuses;
+use crate::dao::{clusters, node_pools, resources, ResourceRow};
 use crate::error::{cut_quoted, unique_violation, ApiError};
-use crate::model::{ResourceKind, MAX_GENERATION};
+use crate::model::event::EventType;
+use crate::model::inputs::{NewResource, ResourcePatch};
+use crate::model::kind::{ResourceKind, MAX_GENERATION};
+use crate::model::path::ResourcePath;
 
-pub async fn list(db: &Database, query: &ResourceQuery<'_>) -> Result<Page<ResourceRow>, ApiError> {
-    let mut conn = db.acquire().await?;
+/// A page of clusters or node pools.
+#[tracing::instrument(skip_all)]
+pub async fn list(ctx: &Context, query: &ResourceQuery<'_>) -> Result<Page<ResourceRow>, ApiError> {
+    let mut conn = ctx.db.acquire().await?;
     Ok(lists::resources(&mut conn, query).await?)
 }
 
 /// Reads a live cluster or node pool.
-pub async fn get(db: &Database, path: &ResourcePath) -> Result<ResourceRow, ApiError> {
-    let cluster_id = path.cluster_id()?;
-    let mut conn = db.acquire().await?;
-    let found = match path.node_pool.as_ref() {
-        None => clusters::get(&mut conn, cluster_id).await?,
-        Some(node_pool) => match node_pool.id {
-            Some(id) => node_pools::get(&mut conn, cluster_id, id).await?,
-            None => None,
-        },
+#[tracing::instrument(skip_all)]
+pub async fn get(ctx: &Context, path: &ResourcePath) -> Result<ResourceRow, ApiError> {
+    let ids = path.ids()?;
+    let mut conn = ctx.db.acquire().await?;
+    let found = match ids {
+        Some((cluster_id, id)) => resources::get(&mut conn, path.kind(), cluster_id, id).await?,
+        None => None,
     };
     match found {
         Some(row) => Ok(row),
@@ -38,38 +37,10 @@ pub async fn get(db: &Database, path: &ResourcePath) -> Result<ResourceRow, ApiE
     }
 }
 
-/// Locks the live resource of `path` for the rest of the transaction (`FOR UPDATE`).
-pub async fn lock(conn: &mut PgConnection, path: &ResourcePath) -> Result<ResourceRow, ApiError> {
-    let cluster_id = path.cluster_id()?;
-    let found = match path.node_pool.as_ref() {
-        None => clusters::lock(conn, cluster_id).await?,
-        Some(node_pool) => match node_pool.id {
-            Some(id) => node_pools::lock(conn, cluster_id, id).await?,
-            None => None,
-        },
-    };
-    match found {
-        Some(row) => Ok(row),
-        None => Err(missing(conn, path).await),
-    }
-}
-
-/// The 404 of a resource that was not found: the cluster's reason when the cluster itself is
-/// missing, else the node pool's (one extra query, only on this path).
-async fn missing(conn: &mut PgConnection, path: &ResourcePath) -> ApiError {
-    let (Some(cluster_id), Some(_)) = (path.cluster.id, path.node_pool.as_ref()) else {
-        return path.cluster_not_found();
-    };
-    match clusters::exists(conn, cluster_id).await {
-        Ok(true) => path.node_pool_not_found(),
-        Ok(false) => path.cluster_not_found(),
-        Err(e) => e.into(),
-    }
-}
-
 /// Creates a cluster (`parent` = None) or a node pool of the cluster in `parent`.
+#[tracing::instrument(skip_all)]
 pub async fn create(
-    state: &AppState,
+    ctx: &Context,
     parent: Option<&ResourcePath>,
     new: &NewResource,
     identity: &str,
@@ -77,27 +48,24 @@ pub async fn create(
     let kind = if parent.is_some() { ResourceKind::NodePool } else { ResourceKind::Cluster };
     let cluster_id = parent.map(ResourcePath::cluster_id).transpose()?;
     let id = Uuid::now_v7();
-    let event = [NewEvent { source: kind.event_source(), source_id: id, event_type: "Create" }];
-    let row = state
+    let event = [NewEvent { source: kind.event_source(), source_id: id, event_type: EventType::Create }];
+    let row = ctx
         .db
         .retry(|| async {
-            let mut tx = state.db.begin().await?;
-            let inserted = match (parent, cluster_id) {
-                (Some(parent), Some(cluster_id)) => {
-                    if !clusters::lock_shared(&mut tx, cluster_id).await? {
-                        return Err(parent.cluster_not_found());
-                    }
-                    node_pools::insert(&mut tx, id, cluster_id, &new.name, &new.spec, &new.labels, identity).await
+            let mut tx = ctx.db.begin().await?;
+            if let (Some(parent), Some(cluster_id)) = (parent, cluster_id) {
+                if !clusters::lock_shared(&mut tx, cluster_id).await? {
+                    return Err(parent.cluster_not_found());
                 }
-                _ => clusters::insert(&mut tx, id, &new.name, &new.spec, &new.labels, identity).await,
-            };
+            }
+            let inserted = resources::insert(&mut tx, id, cluster_id, new, identity).await;
             let row = inserted.map_err(|e| name_conflict(e, &new.name, parent))?;
             events::append(&mut tx, &event).await?;
             tx.commit().await?;
             Ok(row)
         })
         .await?;
-    record_events(&state.metrics, &event);
+    record_events(&ctx.metrics, &event);
     Ok(row)
 }
 
@@ -118,17 +86,18 @@ fn name_conflict(error: sqlx::Error, name: &str, parent: Option<&ResourcePath>) 
 
 /// Applies a PATCH: a no-op when nothing differs; otherwise replaces spec and/or labels, bumps
 /// the generation, re-aggregates the status and records an `Update` event.
+#[tracing::instrument(skip_all)]
 pub async fn patch(
-    state: &AppState,
+    ctx: &Context,
     path: &ResourcePath,
     patch: &ResourcePatch,
     identity: &str,
 ) -> Result<ResourceRow, ApiError> {
     let kind = path.kind();
-    let (row, event) = state
+    let (row, event) = ctx
         .db
         .retry(|| async {
-            let mut tx = state.db.begin().await?;
+            let mut tx = ctx.db.begin().await?;
             let row = lock(&mut tx, path).await?;
             let spec = patch.spec.as_ref().unwrap_or(&row.spec);
             let labels = patch.labels.as_ref().unwrap_or(&row.labels);
@@ -142,48 +111,40 @@ pub async fn patch(
                     kind.kind()
                 )));
             }
-            let status = statuses::reaggregate(state, &mut tx, kind, &row, row.generation + 1).await?;
-            let updated = match kind {
-                ResourceKind::Cluster => {
-                    clusters::update_spec(&mut tx, row.id, spec, labels, identity, &status).await?
-                }
-                ResourceKind::NodePool => {
-                    node_pools::update_spec(&mut tx, row.id, spec, labels, identity, &status).await?
-                }
-            };
-            let event = NewEvent { source: kind.event_source(), source_id: row.id, event_type: "Update" };
+            let status = statuses::reaggregate(ctx, &mut tx, kind, &row, row.generation + 1).await?;
+            let updated = resources::update_spec(&mut tx, kind, row.id, spec, labels, identity, &status).await?;
+            let event = NewEvent { source: kind.event_source(), source_id: row.id, event_type: EventType::Update };
             events::append(&mut tx, &[event]).await?;
             tx.commit().await?;
-            statuses::record_transition(state, kind, &row.status_phase, &status);
+            statuses::record_transition(ctx, kind, &row.status_phase, &status);
             Ok((updated, Some(event)))
         })
         .await?;
     if let Some(event) = event {
-        record_events(&state.metrics, &[event]);
+        record_events(&ctx.metrics, &[event]);
     }
     Ok(row)
 }
 
 /// Soft-deletes a cluster (with its node pools and all their statuses) or one node pool, and
 /// records the `Delete` events: the node pools' in ascending id order, then the cluster's.
-pub async fn delete(state: &AppState, path: &ResourcePath, identity: &str) -> Result<(), ApiError> {
+#[tracing::instrument(skip_all)]
+pub async fn delete(ctx: &Context, path: &ResourcePath, identity: &str) -> Result<(), ApiError> {
     let cluster_id = path.cluster_id()?;
-    let events = state
+    let events = ctx
         .db
         .retry(|| async {
-            let mut tx = state.db.begin().await?;
+            let mut tx = ctx.db.begin().await?;
             let events = match path.node_pool.as_ref() {
                 None => {
                     if !clusters::soft_delete(&mut tx, cluster_id, identity).await? {
                         return Err(path.cluster_not_found());
                     }
                     let node_pools = node_pools::soft_delete_of_cluster(&mut tx, cluster_id, identity).await?;
-                    crate::dao::statuses::soft_delete_of_cluster(&mut tx, cluster_id, &node_pools).await?;
-                    let mut events: Vec<NewEvent> = node_pools
-                        .iter()
-                        .map(|&id| NewEvent { source: "NodePools", source_id: id, event_type: "Delete" })
-                        .collect();
-                    events.push(NewEvent { source: "Clusters", source_id: cluster_id, event_type: "Delete" });
+                    dao_statuses::soft_delete_of_cluster(&mut tx, cluster_id, &node_pools).await?;
+                    let mut events: Vec<NewEvent> =
+                        node_pools.iter().map(|&id| delete_event(ResourceKind::NodePool, id)).collect();
+                    events.push(delete_event(ResourceKind::Cluster, cluster_id));
                     events
                 }
                 Some(node_pool) => {
@@ -194,8 +155,8 @@ pub async fn delete(state: &AppState, path: &ResourcePath, identity: &str) -> Re
                     let Some(id) = node_pool.id.filter(|_| deleted) else {
                         return Err(missing(&mut tx, path).await);
                     };
-                    crate::dao::statuses::soft_delete_of(&mut tx, ResourceKind::NodePool, id).await?;
-                    vec![NewEvent { source: "NodePools", source_id: id, event_type: "Delete" }]
+                    dao_statuses::soft_delete_of(&mut tx, ResourceKind::NodePool, id).await?;
+                    vec![delete_event(ResourceKind::NodePool, id)]
                 }
             };
             events::append(&mut tx, &events).await?;
@@ -203,8 +164,12 @@ pub async fn delete(state: &AppState, path: &ResourcePath, identity: &str) -> Re
             Ok(events)
         })
         .await?;
-    record_events(&state.metrics, &events);
+    record_events(&ctx.metrics, &events);
     Ok(())
+}
+
+fn delete_event(kind: ResourceKind, id: Uuid) -> NewEvent {
+    NewEvent { source: kind.event_source(), source_id: id, event_type: EventType::Delete }
 }
 
 /// JSON equality where numbers compare by value (`1` equals `1.0`) and object member order does

@@ -4,30 +4,29 @@
 
 use std::time::Instant;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 
 use super::aggregation::{self, Report};
-use crate::api::params::{Paging, ResourcePath};
-use crate::api::statuses::StatusReport;
-use crate::api::AppState;
+use super::{lock, Context};
 use crate::dao::lists::Page;
 use crate::dao::statuses::{self, StatusRow};
-use crate::dao::{clusters, node_pools, ResourceRow, StatusUpdate};
-use crate::db::Database;
+use crate::dao::{clusters, resources, ResourceRow, StatusUpdate};
 use crate::error::ApiError;
-use crate::model::ResourceKind;
+use crate::model::format::timestamp;
+use crate::model::inputs::StatusReport;
+use crate::model::kind::ResourceKind;
+use crate::model::path::ResourcePath;
 
-/// A page of the statuses of a live resource.
-pub async fn list(db: &Database, path: &ResourcePath, paging: &Paging) -> Result<Page<StatusRow>, ApiError> {
-    let cluster_id = path.cluster_id()?;
-    let resource_id = match &path.node_pool {
-        None => cluster_id,
-        Some(node_pool) => node_pool.id.ok_or_else(|| path.node_pool_not_found())?,
+/// A page (`limit` rows from `offset`) of the statuses of a live resource.
+#[tracing::instrument(skip_all)]
+pub async fn list(ctx: &Context, path: &ResourcePath, limit: i64, offset: i64) -> Result<Page<StatusRow>, ApiError> {
+    let Some((cluster_id, resource_id)) = path.ids()? else {
+        return Err(path.node_pool_not_found());
     };
-    let mut conn = db.acquire().await?;
-    let page = statuses::page(&mut conn, path.kind(), cluster_id, resource_id, paging.size, paging.offset()).await?;
+    let mut conn = ctx.db.acquire().await?;
+    let page = statuses::page(&mut conn, path.kind(), cluster_id, resource_id, limit, offset).await?;
     if page.parent_exists {
         return Ok(page);
     }
@@ -39,17 +38,14 @@ pub async fn list(db: &Database, path: &ResourcePath, paging: &Paging) -> Result
 }
 
 /// Stores a report and re-aggregates; `None` when the report was stale and discarded (204).
-pub async fn report(
-    state: &AppState,
-    path: &ResourcePath,
-    report: &StatusReport,
-) -> Result<Option<StatusRow>, ApiError> {
+#[tracing::instrument(skip_all)]
+pub async fn report(ctx: &Context, path: &ResourcePath, report: &StatusReport) -> Result<Option<StatusRow>, ApiError> {
     let kind = path.kind();
-    let outcome = state
+    let outcome = ctx
         .db
         .retry(|| async {
-            let mut tx = state.db.begin().await?;
-            let resource = super::resources::lock(&mut tx, path).await?;
+            let mut tx = ctx.db.begin().await?;
+            let resource = lock(&mut tx, path).await?;
             let started = Instant::now();
             let (now, mut stored) = statuses::for_resource(&mut tx, kind, resource.id).await?;
             let previous = stored.iter().position(|s| s.adapter == report.adapter);
@@ -63,26 +59,25 @@ pub async fn report(
                 Some(i) => stored[i] = saved.clone(),
                 None => stored.push(saved.clone()),
             }
-            let status = status_update(state, kind, &resource, resource.generation, &stored);
-            write_status(&mut tx, kind, &resource, &status).await?;
-            state
-                .metrics
+            let status = status_update(ctx, kind, &resource, resource.generation, &stored);
+            resources::update_status(&mut tx, kind, resource.id, &status).await?;
+            ctx.metrics
                 .status_aggregation_duration
                 .with_label_values(&[kind.kind()])
                 .observe(started.elapsed().as_secs_f64());
             tx.commit().await?;
-            record_transition(state, kind, &resource.status_phase, &status);
+            record_transition(ctx, kind, &resource.status_phase, &status);
             Ok(Some(saved))
         })
         .await?;
     let result = if outcome.is_some() { "accepted" } else { "discarded" };
-    state.metrics.status_reports.with_label_values(&[kind.kind(), result]).inc();
+    ctx.metrics.status_reports.with_label_values(&[kind.kind(), result]).inc();
     Ok(outcome)
 }
 
 /// Re-aggregates a locked resource for a new `generation` (a PATCH that bumps it).
 pub async fn reaggregate(
-    state: &AppState,
+    ctx: &Context,
     conn: &mut PgConnection,
     kind: ResourceKind,
     resource: &ResourceRow,
@@ -90,25 +85,21 @@ pub async fn reaggregate(
 ) -> Result<StatusUpdate, ApiError> {
     let started = Instant::now();
     let (_, stored) = statuses::for_resource(conn, kind, resource.id).await?;
-    let status = status_update(state, kind, resource, generation, &stored);
-    state
-        .metrics
-        .status_aggregation_duration
-        .with_label_values(&[kind.kind()])
-        .observe(started.elapsed().as_secs_f64());
+    let status = status_update(ctx, kind, resource, generation, &stored);
+    ctx.metrics.status_aggregation_duration.with_label_values(&[kind.kind()]).observe(started.elapsed().as_secs_f64());
     Ok(status)
 }
 
 fn status_update(
-    state: &AppState,
+    ctx: &Context,
     kind: ResourceKind,
     resource: &ResourceRow,
     generation: i32,
     stored: &[StatusRow],
 ) -> StatusUpdate {
     let required = match kind {
-        ResourceKind::Cluster => &state.settings.aggregation.required_cluster,
-        ResourceKind::NodePool => &state.settings.aggregation.required_nodepool,
+        ResourceKind::Cluster => &ctx.required.required_cluster,
+        ResourceKind::NodePool => &ctx.required.required_nodepool,
     };
     let reports: Vec<Report<'_>> = stored
         .iter()
@@ -123,28 +114,15 @@ fn status_update(
     }
 }
 
-async fn write_status(
-    conn: &mut PgConnection,
-    kind: ResourceKind,
-    resource: &ResourceRow,
-    status: &StatusUpdate,
-) -> Result<(), ApiError> {
-    match kind {
-        ResourceKind::Cluster => clusters::update_status(conn, resource.id, status).await?,
-        ResourceKind::NodePool => node_pools::update_status(conn, resource.id, status).await?,
-    }
-    Ok(())
-}
-
 /// Counts a committed phase change (`hyperfleet_status_phase_transitions_total`).
-pub fn record_transition(state: &AppState, kind: ResourceKind, from: &str, status: &StatusUpdate) {
+pub fn record_transition(ctx: &Context, kind: ResourceKind, from: &str, status: &StatusUpdate) {
     if status.phase_changed {
-        state.metrics.status_phase_transitions.with_label_values(&[kind.kind(), from, &status.phase]).inc();
+        ctx.metrics.status_phase_transitions.with_label_values(&[kind.kind(), from, &status.phase]).inc();
     }
 }
 
 fn render_time(time: DateTime<Utc>) -> Value {
-    Value::String(time.to_rfc3339_opts(SecondsFormat::Micros, true))
+    Value::String(timestamp(&time))
 }
 
 /// The stored report of §7.1 step 5 with the condition fill-in of §7.2. `previous` is the
@@ -200,10 +178,11 @@ pub fn build_stored(report: &StatusReport, previous: Option<&StatusRow>, now: Da
 
 #[cfg(test)]
 mod tests {
+    use chrono::SecondsFormat;
     use serde_json::json;
 
     use super::*;
-    use crate::api::statuses::ConditionInput;
+    use crate::model::inputs::ConditionInput;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)

@@ -417,7 +417,8 @@ async fn a_bad_jwks_file_stops_start_up(pool: PgPool) {
     for file in [bad, dir.join("missing.json")] {
         let file = file.display().to_string();
         let settings = settings_from_flags(&["--enable-jwt=true", &format!("--jwk-cert-file={file}")]);
-        let error = Application::build_with_pool(settings, pool.clone()).await.err().expect("start-up fails");
+        let error =
+            Application::build_with_pool(settings, pool.clone(), Vec::new()).await.err().expect("start-up fails");
         assert!(error.to_string().starts_with(&format!("cannot load the JWKS file {file}: ")), "{error}");
     }
 }

@@ -191,7 +191,7 @@ async fn concurrent_creates_of_distinct_names_all_land(pool: PgPool) {
     let names: HashSet<&str> = list["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 50);
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'Create'")
-        .fetch_one(&app.state.db.pool().clone())
+        .fetch_one(&app.state.context.db.pool().clone())
         .await
         .unwrap();
     assert_eq!(events, 50, "one Create event per cluster");
@@ -232,8 +232,10 @@ async fn patch_bumps_the_generation_only_when_something_changes(pool: PgPool) {
     let cleared = Answer::of(app.patch(&path, r#"{"labels":{}}"#).await).await;
     assert_eq!((cleared.body["generation"].clone(), cleared.body["labels"].clone()), (json!(4), json!({})));
 
-    let events: Vec<String> =
-        sqlx::query_scalar("SELECT event_type FROM events ORDER BY id").fetch_all(app.state.db.pool()).await.unwrap();
+    let events: Vec<String> = sqlx::query_scalar("SELECT event_type FROM events ORDER BY id")
+        .fetch_all(app.state.context.db.pool())
+        .await
+        .unwrap();
     assert_eq!(events, vec!["Create", "Update", "Update", "Update"]);
 }
 

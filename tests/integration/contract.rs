@@ -8,15 +8,13 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use hyperfleet::api::meta::{ApiMetadata, Compatibility};
-use hyperfleet::api::resources::{
-    Cluster, CreateRequest, List, NodePool, ObjectReference, PatchRequest, ResourceStatus,
-};
-use hyperfleet::api::statuses::{
-    AdapterStatus, AdapterStatusCreateRequest, Condition, ConditionAvailable, ConditionRequest,
+use hyperfleet::api::views::{
+    AdapterStatus, AdapterStatusCreateRequest, Cluster, Condition, ConditionAvailable, ConditionRequest, CreateRequest,
+    List, NodePool, ObjectReference, PatchRequest, ResourceStatus,
 };
 use hyperfleet::api::{endpoints, openapi};
 use hyperfleet::error::{ErrorBody, FieldError};
-use hyperfleet::events::Event;
+use hyperfleet::events::view::Event;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 use sqlx::PgPool;

@@ -114,9 +114,7 @@ impl EventHandler for FlakyHandler {
 }
 
 async fn spawn_with_handler(pool: PgPool, flags: &[&str], handler: Arc<dyn EventHandler>) -> TestApp {
-    let mut settings = settings_from_flags(flags);
-    settings.events.handlers.0.push(handler);
-    TestApp::spawn_settings(pool, settings).await
+    TestApp::spawn_with_handlers(pool, settings_from_flags(flags), vec![handler]).await
 }
 
 async fn unreconciled(pool: &PgPool) -> i64 {
@@ -543,7 +541,7 @@ async fn three_replicas_reconcile_every_event_exactly_once_even_when_one_stops(p
         replicas.push(spawn_with_handler(own_pool, &["--event-sweep-interval=1s"], counter.clone()).await);
     }
     let third = replicas.pop().unwrap();
-    let third_metrics = third.state.metrics.clone();
+    let third_metrics = third.state.context.metrics.clone();
     let (first, second) = (&replicas[0], &replicas[1]);
 
     // 800 clusters, the first 200 with a node pool: 1,000 resources through all replicas; the
@@ -571,8 +569,8 @@ async fn three_replicas_reconcile_every_event_exactly_once_even_when_one_stops(p
     assert!(repeated.is_empty(), "events handled more than once: {repeated:?}");
 
     let per_replica = [
-        processed_total(&first.state.metrics),
-        processed_total(&second.state.metrics),
+        processed_total(&first.state.context.metrics),
+        processed_total(&second.state.context.metrics),
         processed_total(&third_metrics),
     ];
     assert_eq!(per_replica.iter().sum::<u64>(), ids.len() as u64, "processed counters add up: {per_replica:?}");

@@ -6,7 +6,7 @@ use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
-use crate::helpers::{assert_error, Answer, TestApp};
+use crate::helpers::{Answer, TestApp};
 
 const MIGRATOR: &sqlx::migrate::Migrator = &hyperfleet::MIGRATOR;
 
@@ -102,9 +102,4 @@ async fn shutdown_drains_and_exits_zero_when_nothing_is_in_flight(pool: PgPool) 
     assert_eq!(app.stop().await, 0);
     assert!(state.lifecycle.is_draining());
     assert!(reqwest::get(format!("{health_address}/healthz")).await.is_err(), "servers are stopped");
-}
-
-#[allow(dead_code)]
-fn unused(answer: &Answer) {
-    assert_error(answer, 503, 90, "");
 }

@@ -1,12 +1,14 @@
 //! The test harness: each test gets its own database (from `#[sqlx::test]`) and the real
 //! `Application` on port 0, reached over HTTP with a real client.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use hyperfleet::api::AppState;
+use hyperfleet::api::state::AppState;
 use hyperfleet::cli::{Cli, Command};
 use hyperfleet::config::Settings;
+use hyperfleet::events::EventHandler;
 use hyperfleet::startup::{Application, ShutdownHandle};
 use reqwest::{Method, Response};
 use serde_json::Value;
@@ -57,7 +59,16 @@ impl TestApp {
     }
 
     pub async fn spawn_settings(pool: PgPool, settings: Settings) -> TestApp {
-        let app = Application::build_with_pool(settings, pool.clone()).await.expect("the application starts");
+        Self::spawn_with_handlers(pool, settings, Vec::new()).await
+    }
+
+    /// The application with extra event handlers, run after the built-in ones.
+    pub async fn spawn_with_handlers(
+        pool: PgPool,
+        settings: Settings,
+        handlers: Vec<Arc<dyn EventHandler>>,
+    ) -> TestApp {
+        let app = Application::build_with_pool(settings, pool.clone(), handlers).await.expect("the application starts");
         let address = format!("http://{}", app.api_addr());
         let health_address = format!("http://{}", app.health_addr());
         let metrics_address = format!("http://{}", app.metrics_addr());

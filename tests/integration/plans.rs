@@ -3,7 +3,7 @@
 //! scans only, and the `total` read from an index (index-only or bitmap), never a table scan.
 
 use hyperfleet::dao::lists::{resources_statement, ResourceQuery};
-use hyperfleet::model::ResourceKind;
+use hyperfleet::model::kind::ResourceKind;
 use hyperfleet::search::{Filter, Ordering};
 use serde_json::Value;
 use sqlx::{Execute, PgPool};

@@ -570,7 +570,7 @@ async fn the_per_cluster_list_never_leaves_its_cluster(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn every_accepted_search_and_ordering_runs_on_postgres(pool: PgPool) {
     use hyperfleet::dao::lists::{resources, ResourceQuery};
-    use hyperfleet::model::ResourceKind;
+    use hyperfleet::model::kind::ResourceKind;
     use hyperfleet::search::{Filter, Ordering};
 
     let _app = seed(&pool).await;

@@ -346,7 +346,9 @@ async fn the_resources_gauge_counts_live_resources_by_phase(pool: PgPool) {
     ReportFactory::new("dns", 1).available("False").post(&app, &href(&failed)).await;
     assert_eq!(Answer::of(app.delete(&href(&deleted)).await).await.status, 204);
 
-    hyperfleet::metrics::refresh_resource_gauges_once(&app.state.metrics, &app.state.db).await.unwrap();
+    hyperfleet::ops::metrics::refresh_resource_gauges_once(&app.state.context.metrics, &app.state.context.db)
+        .await
+        .unwrap();
     let text = app.client.get(format!("{}/metrics", app.metrics_address)).send().await.unwrap().text().await.unwrap();
     for (series, value) in [
         (r#"hyperfleet_resources{phase="Ready",resource_type="Cluster"}"#, 1),

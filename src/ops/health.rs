@@ -1,44 +1,19 @@
-//! The health server (spec §11.1) and the replica's lifecycle flags it reports: draining
-//! (set on SIGTERM before anything else stops) and maintenance mode (`/healthcheck/down`).
-//! The ops servers answer unknown paths in plain text, never with the API's JSON error body.
+//! The health server (spec §11.1): liveness, readiness (a database ping) and maintenance mode.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{guard, web, HttpResponse, Resource};
+use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use super::lifecycle::Lifecycle;
+use super::{get_or_head, ops_not_found, ops_resource};
 use crate::db::Database;
 
 /// How long `/readyz` waits for the database ping.
 pub const READINESS_PING_TIMEOUT: Duration = Duration::from_secs(2);
-
-#[derive(Debug, Default)]
-pub struct Lifecycle {
-    draining: AtomicBool,
-    maintenance: AtomicBool,
-}
-
-impl Lifecycle {
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Acquire)
-    }
-
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::Release);
-    }
-
-    pub fn in_maintenance(&self) -> bool {
-        self.maintenance.load(Ordering::Acquire)
-    }
-
-    pub fn set_maintenance(&self, on: bool) {
-        self.maintenance.store(on, Ordering::Release);
-    }
-}
 
 /// Shared state of the health server.
 #[derive(Clone)]
@@ -93,25 +68,6 @@ async fn readyz(state: web::Data<HealthState>) -> HttpResponse {
             json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "unavailable", "reason": reason}))
         }
     }
-}
-
-/// A resource of an ops server: `GET` also answers `HEAD`, and any other method gets 405 with
-/// `Allow` and an empty body.
-pub fn ops_resource(path: &str, allow: &'static str) -> Resource {
-    web::resource(path).default_service(web::to(move || async move {
-        HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, HeaderValue::from_static(allow))).finish()
-    }))
-}
-
-pub fn get_or_head() -> actix_web::Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
-}
-
-/// Unknown paths of the ops servers.
-pub async fn ops_not_found() -> HttpResponse {
-    HttpResponse::NotFound()
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")))
-        .body("404 page not found")
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,66 +1,18 @@
-//! What clusters and node pools share at the HTTP edge: strict decoding and validation of create
-//! and PATCH bodies (spec §4.1, §4.7, §4.9, §4.14), list parameters (§6), and the
-//! response shapes (§3.1, §3.2, §3.5).
+//! Strict decoding and validation of cluster and node-pool create and PATCH bodies (spec §4.1,
+//! §4.7, §4.9, §4.14): every problem of a body is reported at once, each with its own message
+//! (§2.4), member by member in a fixed order.
 
-use std::collections::HashMap;
-
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::api::body::{self, contains_nul, Member};
-use crate::api::params::{Paging, QueryParams};
-use crate::api::statuses::ConditionAvailable;
-use crate::dao::ResourceRow;
 use crate::error::{cut_quoted, ApiError, FieldError};
-use crate::model::{is_dns_label, ResourceKind, MAX_NAME_LEN};
-use crate::search::{is_valid_label_key, Filter, Ordering};
+use crate::model::inputs::{NewResource, ResourcePatch};
+use crate::model::kind::{is_dns_label, ResourceKind, MAX_NAME_LEN};
+use crate::search::is_valid_label_key;
 
-const CREATE_FIELDS: &[&str] = &["kind", "name", "spec", "labels", "id", "href"];
-const PATCH_FIELDS: &[&str] = &["spec", "labels"];
+pub const CREATE_FIELDS: &[&str] = &["kind", "name", "spec", "labels", "id", "href"];
+pub const PATCH_FIELDS: &[&str] = &["spec", "labels"];
 const LABEL_VALUE_MAX: usize = 63;
-
-/// The members a create body may have: the contract's `ClusterCreateRequest` and
-/// `NodePoolCreateRequest`. A schema only: bodies are decoded by hand ([`decode_create`]) so that
-/// every problem is reported at once with its own message (§2.4).
-#[derive(ToSchema)]
-pub struct CreateRequest {
-    #[schema(nullable = false)]
-    pub kind: Option<String>,
-    pub name: String,
-    #[schema(value_type = Object)]
-    pub spec: Value,
-    pub labels: Option<HashMap<String, String>>,
-    pub id: Option<String>,
-    pub href: Option<String>,
-}
-
-/// The members a PATCH body may have: the contract's `ClusterPatchRequest` and
-/// `NodePoolPatchRequest` (a schema only, see [`CreateRequest`]).
-#[derive(ToSchema)]
-pub struct PatchRequest {
-    #[schema(value_type = Option<Object>, nullable = false)]
-    pub spec: Option<Value>,
-    pub labels: Option<HashMap<String, String>>,
-}
-
-/// A validated create body.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewResource {
-    pub name: String,
-    pub spec: Value,
-    /// Always an object (`{}` when absent).
-    pub labels: Value,
-}
-
-/// A validated PATCH body: at least one of the two is present.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResourcePatch {
-    pub spec: Option<Value>,
-    pub labels: Option<Value>,
-}
 
 /// Decodes and validates a cluster or node-pool create body. Members are checked in the order
 /// `id`, `name`, `kind`, `spec`, `labels`, `href`, each reporting its first failed rule.
@@ -194,190 +146,12 @@ fn is_valid_label_value(value: &str) -> bool {
     }
 }
 
-/// Validated list parameters of the cluster and node-pool lists.
-pub struct ListParams {
-    pub paging: Paging,
-    pub ordering: Ordering,
-    pub filter: Option<Filter>,
-}
-
-impl ListParams {
-    pub fn parse(query: &QueryParams<'_>, kind: ResourceKind) -> Result<Self, ApiError> {
-        let paging = Paging::from_query(query)?;
-        let ordering =
-            Ordering::parse(query.get("orderBy"), query.get("order"), kind).map_err(|e| ApiError::BadRequest(e.0))?;
-        let filter = match query.get("search") {
-            Some(search) => Filter::parse(search, kind).map_err(|e| ApiError::BadRequest(e.0))?,
-            None => None,
-        };
-        Ok(ListParams { paging, ordering, filter })
-    }
-}
-
-/// RFC 3339 in UTC with exactly six fractional digits (§2.2).
-pub fn serialize_time<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Micros, true))
-}
-
-pub fn cluster_href(id: Uuid) -> String {
-    format!("/api/hyperfleet/v1/clusters/{id}")
-}
-
-pub fn node_pool_href(cluster_id: Uuid, id: Uuid) -> String {
-    format!("/api/hyperfleet/v1/clusters/{cluster_id}/nodepools/{id}")
-}
-
-/// The aggregated status block of a resource (§3.3): the contract's `ClusterStatus` and
-/// `NodePoolStatus`, which have the same members.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResourceStatus {
-    pub phase: String,
-    pub observed_generation: i32,
-    #[serde(serialize_with = "serialize_time")]
-    pub last_transition_time: DateTime<Utc>,
-    #[serde(serialize_with = "serialize_time")]
-    pub updated_at: DateTime<Utc>,
-    /// Summaries as aggregation stored them.
-    #[schema(value_type = Vec<ConditionAvailable>)]
-    pub adapters: Value,
-}
-
-/// A reference to the parent cluster of a node pool.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ObjectReference {
-    pub id: Uuid,
-    pub kind: &'static str,
-    pub href: String,
-}
-
-/// A cluster as returned (§3.1), members in the order of the contract.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Cluster {
-    pub id: Uuid,
-    pub kind: &'static str,
-    pub href: String,
-    pub name: String,
-    pub generation: i32,
-    #[schema(value_type = Object)]
-    pub spec: Value,
-    #[schema(value_type = HashMap<String, String>)]
-    pub labels: Value,
-    pub status: ResourceStatus,
-    #[serde(serialize_with = "serialize_time")]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "serialize_time")]
-    pub updated_at: DateTime<Utc>,
-    pub created_by: String,
-    pub updated_by: String,
-}
-
-/// A node pool as returned (§3.2): a cluster's members plus `owner_references`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NodePool {
-    pub id: Uuid,
-    pub kind: &'static str,
-    pub href: String,
-    pub name: String,
-    pub generation: i32,
-    #[schema(value_type = Object)]
-    pub spec: Value,
-    #[schema(value_type = HashMap<String, String>)]
-    pub labels: Value,
-    pub owner_references: ObjectReference,
-    pub status: ResourceStatus,
-    #[serde(serialize_with = "serialize_time")]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "serialize_time")]
-    pub updated_at: DateTime<Utc>,
-    pub created_by: String,
-    pub updated_by: String,
-}
-
-/// A cluster or a node pool, whichever its row is; serialized as just that object.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Resource {
-    Cluster(Cluster),
-    NodePool(NodePool),
-}
-
-impl Resource {
-    pub fn href(&self) -> &str {
-        match self {
-            Resource::Cluster(cluster) => &cluster.href,
-            Resource::NodePool(node_pool) => &node_pool.href,
-        }
-    }
-}
-
-impl From<ResourceRow> for Resource {
-    fn from(row: ResourceRow) -> Self {
-        let status = ResourceStatus {
-            phase: row.status_phase,
-            observed_generation: row.status_observed_generation,
-            last_transition_time: row.status_last_transition_time,
-            updated_at: row.status_updated_at,
-            adapters: row.status_adapters,
-        };
-        match row.cluster_id {
-            None => Resource::Cluster(Cluster {
-                id: row.id,
-                kind: ResourceKind::Cluster.kind(),
-                href: cluster_href(row.id),
-                name: row.name,
-                generation: row.generation,
-                spec: row.spec,
-                labels: row.labels,
-                status,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-                created_by: row.created_by,
-                updated_by: row.updated_by,
-            }),
-            Some(cluster_id) => Resource::NodePool(NodePool {
-                id: row.id,
-                kind: ResourceKind::NodePool.kind(),
-                href: node_pool_href(cluster_id, row.id),
-                name: row.name,
-                generation: row.generation,
-                spec: row.spec,
-                labels: row.labels,
-                owner_references: ObjectReference {
-                    id: cluster_id,
-                    kind: ResourceKind::Cluster.kind(),
-                    href: cluster_href(cluster_id),
-                },
-                status,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-                created_by: row.created_by,
-                updated_by: row.updated_by,
-            }),
-        }
-    }
-}
-
-/// The list envelope of §3.5.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct List<T> {
-    pub kind: &'static str,
-    pub page: i64,
-    pub size: usize,
-    pub total: i64,
-    pub items: Vec<T>,
-}
-
-impl<T> List<T> {
-    pub fn new(kind: &'static str, page: i64, total: i64, items: Vec<T>) -> Self {
-        List { kind, page, size: items.len(), total, items }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::api::views::{CreateRequest, PatchRequest};
 
     #[test]
     fn request_schemas_list_exactly_the_members_the_decoders_accept() {
@@ -508,13 +282,5 @@ mod tests {
         let patch = decode_patch(br#"{"labels":{"a":"b"}}"#).unwrap();
         assert_eq!(patch, ResourcePatch { spec: None, labels: Some(serde_json::json!({"a": "b"})) });
         assert!(matches!(decode_patch(br#"{"name":"x"}"#), Err(ApiError::Malformed(_))));
-    }
-
-    #[test]
-    fn timestamps_have_six_fractional_digits() {
-        #[derive(Serialize)]
-        struct T(#[serde(serialize_with = "serialize_time")] DateTime<Utc>);
-        let t = DateTime::parse_from_rfc3339("2025-11-13T10:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(serde_json::to_string(&T(t)).unwrap(), "\"2025-11-13T10:00:00.000000Z\"");
     }
 }

@@ -1,4 +1,5 @@
-//! Domain facts shared by every layer: the two resource kinds and what differs between them.
+//! The two resource kinds and what differs between them, and the name and generation limits of
+//! the contract.
 
 /// A cluster or a node pool. Most machinery (lists, search, statuses, aggregation, events) is
 /// the same for both and is parameterised by this.
@@ -10,7 +11,7 @@ pub enum ResourceKind {
 
 impl ResourceKind {
     /// The `kind` member of the resource, and the `resource_type` of its adapter statuses.
-    pub fn kind(self) -> &'static str {
+    pub const fn kind(self) -> &'static str {
         match self {
             ResourceKind::Cluster => "Cluster",
             ResourceKind::NodePool => "NodePool",
@@ -18,7 +19,7 @@ impl ResourceKind {
     }
 
     /// The `source` of its events.
-    pub fn event_source(self) -> &'static str {
+    pub const fn event_source(self) -> &'static str {
         match self {
             ResourceKind::Cluster => "Clusters",
             ResourceKind::NodePool => "NodePools",
@@ -26,7 +27,7 @@ impl ResourceKind {
     }
 
     /// Shortest valid name, in characters.
-    pub fn min_name_len(self) -> usize {
+    pub const fn min_name_len(self) -> usize {
         match self {
             ResourceKind::Cluster => 3,
             ResourceKind::NodePool => 1,
