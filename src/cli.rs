@@ -32,6 +32,9 @@ pub enum Command {
     Version,
     /// Print the embedded OpenAPI document and exit.
     Openapi(OpenapiArgs),
+    /// The HTTP client sub-commands (`clusters`, `nodepools`, `statuses`, `events`).
+    #[command(flatten)]
+    Client(crate::client::args::ClientCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,7 +7,7 @@ use hyperfleet::api::openapi;
 use hyperfleet::cli::{Cli, Command, OpenapiFormat};
 use hyperfleet::config::{DatabaseSettings, Settings};
 use hyperfleet::startup::Application;
-use hyperfleet::{build_info, migrate, telemetry};
+use hyperfleet::{build_info, client, migrate, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -18,6 +18,7 @@ fn main() -> ExitCode {
             0
         }
         Command::Openapi(args) => print_openapi(args.format),
+        Command::Client(command) => runtime().block_on(client::run(command)),
         Command::Migrate(args) => match DatabaseSettings::from_args(&args.database) {
             Ok(settings) => runtime().block_on(migrate::run(&settings)),
             Err(e) => fail(e.exit_code, &e.message),
