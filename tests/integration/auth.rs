@@ -30,13 +30,13 @@ const MISSING: &str = "Request doesn't contain the 'Authorization' header";
 /// One 2048-bit RSA key per test binary: generating it is the slow part.
 static RSA_KEY: Lazy<RsaPrivateKey> = Lazy::new(|| RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap());
 
-enum Key {
+pub(crate) enum Key {
     Rsa(&'static str),
     Ec(&'static str, Box<EcdsaKeyPair>),
 }
 
 impl Key {
-    fn ec(kid: &'static str) -> Key {
+    pub(crate) fn ec(kid: &'static str) -> Key {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
         Key::Ec(
@@ -66,7 +66,7 @@ impl Key {
         format!("{input}.{}", B64.encode(signature))
     }
 
-    fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         match self {
             Key::Rsa(kid) => self.sign_with_header(json!({"alg": "RS256", "kid": kid, "typ": "JWT"}), claims),
             Key::Ec(kid, _) => self.sign_with_header(json!({"alg": "ES256", "kid": kid}), claims),
@@ -78,7 +78,7 @@ fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-fn claims() -> Value {
+pub(crate) fn claims() -> Value {
     json!({"sub": "subject-1", "email": "alice@example.com", "exp": now() + 300, "iat": now(),
            "iss": "https://sso.example.com", "aud": ["account", "hyperfleet"]})
 }
@@ -100,7 +100,7 @@ fn temp_dir() -> std::path::PathBuf {
     dir
 }
 
-async fn spawn_with_file(pool: PgPool, keys: &[&Key]) -> TestApp {
+pub(crate) async fn spawn_with_file(pool: PgPool, keys: &[&Key]) -> TestApp {
     let path = temp_dir().join("jwks.json");
     let keys: Vec<Value> = keys.iter().map(|k| k.jwk()).collect();
     std::fs::write(&path, json!({"keys": keys}).to_string()).unwrap();

@@ -17,17 +17,19 @@ use sqlx::PgPool;
 /// Settings as `serve` would build them from these extra flags, with every listener on an
 /// ephemeral loopback port and authentication off unless the flags say otherwise.
 pub fn settings_from_flags(extra: &[&str]) -> Settings {
-    let mut args = vec![
-        "hyperfleet",
-        "serve",
+    let mut args =
+        vec!["hyperfleet", "serve", "--api-workers=2", "--database-url=postgres://unused@127.0.0.1:1/unused"];
+    let defaults = [
         "--api-server-bindaddress=127.0.0.1:0",
         "--metrics-server-bindaddress=127.0.0.1:0",
         "--health-check-server-bindaddress=127.0.0.1:0",
-        "--api-workers=2",
-        "--database-url=postgres://unused@127.0.0.1:1/unused",
+        "--enable-jwt=false",
     ];
-    if !extra.iter().any(|flag| flag.starts_with("--enable-jwt")) {
-        args.push("--enable-jwt=false");
+    for default in defaults {
+        let name = default.split('=').next().unwrap_or_default();
+        if !extra.iter().any(|flag| flag.starts_with(name)) {
+            args.push(default);
+        }
     }
     args.extend_from_slice(extra);
     let cli = Cli::try_parse_from(args).expect("test flags parse");

@@ -8,6 +8,7 @@ mod factories;
 mod auth;
 mod bad_input;
 mod cli;
+mod client;
 mod clusters;
 mod contract;
 mod events;
