@@ -335,7 +335,7 @@ pub struct StatusReportArgs {
     pub adapter: Option<String>,
 
     /// The generation the adapter acted on (observed_generation).
-    #[arg(long, requires = "adapter")]
+    #[arg(long, requires = "adapter", allow_negative_numbers = true)]
     pub generation: Option<i64>,
 
     /// A condition `Type=Status[:Reason[:Message]]` (Status: True, False or Unknown; the message

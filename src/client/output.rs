@@ -170,9 +170,10 @@ pub fn print_document(out: &mut dyn Write, value: &Value, format: OutputFormat) 
     Ok(out.write_all(text.as_bytes())?)
 }
 
-/// One line of `events watch`: fixed columns for the table format, compact JSON for `json`,
-/// a YAML document for `yaml`, `event/<id>` for `name`.
-pub fn watch_line(event: &Value, format: OutputFormat) -> Result<String, ClientError> {
+/// One line of `events watch`: fixed columns for the table format, the event's JSON exactly as
+/// the server sent it (`raw`, one line) for `json`, a YAML document for `yaml`, `event/<id>` for
+/// `name`.
+pub fn watch_line(event: &Value, raw: &str, format: OutputFormat) -> Result<String, ClientError> {
     Ok(match format {
         OutputFormat::Table => format!(
             "{:<6} {:<9} {:<6} {} {}\n",
@@ -182,7 +183,7 @@ pub fn watch_line(event: &Value, format: OutputFormat) -> Result<String, ClientE
             text(&event["source_id"]),
             text(&event["created_at"]),
         ),
-        OutputFormat::Json => format!("{event}\n"),
+        OutputFormat::Json => format!("{raw}\n"),
         OutputFormat::Yaml => format!(
             "---\n{}",
             serde_norway::to_string(event)
@@ -318,11 +319,12 @@ mod tests {
         let event = json!({"kind": "Event", "id": "42", "source": "Clusters", "source_id": "c1",
                            "event_type": "Update", "created_at": "2025-11-13T11:00:00.000000Z"});
         assert_eq!(
-            watch_line(&event, OutputFormat::Table).unwrap(),
+            watch_line(&event, "", OutputFormat::Table).unwrap(),
             "42     Clusters  Update c1 2025-11-13T11:00:00.000000Z\n"
         );
-        assert_eq!(watch_line(&event, OutputFormat::Name).unwrap(), "event/42\n");
-        assert!(watch_line(&event, OutputFormat::Yaml).unwrap().starts_with("---\n"));
+        assert_eq!(watch_line(&event, "", OutputFormat::Name).unwrap(), "event/42\n");
+        assert_eq!(watch_line(&event, r#"{"id":"42"}"#, OutputFormat::Json).unwrap(), "{\"id\":\"42\"}\n", "as sent");
+        assert!(watch_line(&event, "", OutputFormat::Yaml).unwrap().starts_with("---\n"));
         assert_eq!(Kind::Status.name_of(&json!({"adapter": "dns"})), "status/dns");
     }
 }

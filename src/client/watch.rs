@@ -57,7 +57,7 @@ pub async fn follow(
                             let value: Value = serde_json::from_str(&event.data).map_err(|e| {
                                 ClientError::BadAnswer(format!("an event of the watch stream is not JSON: {e}"))
                             })?;
-                            out.write_all(watch_line(&value, format)?.as_bytes())?;
+                            out.write_all(watch_line(&value, &event.data, format)?.as_bytes())?;
                             out.flush()?;
                             if let Ok(id) = event.id.parse() {
                                 cursor = id;

@@ -191,6 +191,19 @@ async fn a_cluster_goes_from_create_through_a_status_report_to_delete(pool: PgPo
         (&json!("Available"), &json!("True"), &json!("DNSReady"), &json!("records: created")),
     );
 
+    let stale =
+        hf(&app, &["statuses", "report", "--cluster", &cluster_id, "--adapter", "dns", "--generation", "1"]).await;
+    assert_eq!(
+        (stale.code, stale.stdout.as_str(), stale.stderr.as_str()),
+        (
+            Some(0),
+            "",
+            "hyperfleet: the report of adapter 'dns' was discarded as stale: the stored report has a higher \
+             observed_generation\n"
+        ),
+        "a stale report (204) is not an error"
+    );
+
     let shown = hf(&app, &["clusters", "get", &cluster_id]).await;
     assert_eq!(
         masked(&shown.ok().stdout, "AGE"),
@@ -391,6 +404,7 @@ async fn refusals_print_the_reason_and_details_and_exit_1(pool: PgPool) {
                      numbers, and hyphens";
     let key_rule = "label key '-x' is invalid: must be a Kubernetes label key ([prefix/]name)";
     let status_rule = "conditions[0].status must be one of: True, False, Unknown";
+    let generation_rule = "observed_generation must be between 0 and 2147483647";
     let cases: Vec<(Vec<&str>, String)> = vec![
         (
             vec!["clusters", "get", UNKNOWN],
@@ -442,6 +456,10 @@ async fn refusals_print_the_reason_and_details_and_exit_1(pool: PgPool) {
         (
             vec!["statuses", "report", "--cluster", "alpha", "--adapter", "dns", "--generation", "1", "--condition", "Available=Yes"],
             format!("hyperfleet: error: {status_rule} (HTTP 400, hyperfleet-8)\n  conditions[0].status: {status_rule}\n"),
+        ),
+        (
+            vec!["statuses", "report", "--cluster", "alpha", "--adapter", "dns", "--generation", "-1"],
+            format!("hyperfleet: error: {generation_rule} (HTTP 400, hyperfleet-8)\n  observed_generation: {generation_rule}\n"),
         ),
         (
             vec!["events", "list", "--source-id", "x"],
@@ -521,6 +539,71 @@ async fn an_unreachable_or_silent_server_exits_3() {
     let waited = run(command, None).await;
     assert_eq!(waited.code, Some(3));
     assert_eq!(waited.stderr, format!("hyperfleet: error: no answer from {server} within 300ms\n"));
+}
+
+/// A server on a loopback port that answers every request with `response` and then stays silent.
+async fn canned_server(response: &'static str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buffer).await;
+                let _ = socket.write_all(response.as_bytes()).await;
+                // Keep the connection open: a stream without a length then never ends.
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn answers_that_are_not_the_apis_json_are_reported_without_a_dump() {
+    let proxy = canned_server(
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: 29\r\nConnection: close\r\n\r\n\
+         <html>upstream is down</html>",
+    )
+    .await;
+    let failed = run(client(&proxy, &["clusters", "list"]), None).await;
+    assert_eq!(failed.code, Some(3));
+    assert_eq!(failed.stderr, "hyperfleet: error: Bad Gateway: <html>upstream is down</html> (HTTP 502)\n");
+
+    let refused = canned_server("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+    let forbidden = run(client(&refused, &["clusters", "list"]), None).await;
+    assert_eq!((forbidden.code, forbidden.stderr.as_str()), (Some(1), "hyperfleet: error: Forbidden (HTTP 403)\n"));
+
+    let garbled = canned_server("HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot json!").await;
+    let unreadable = run(client(&garbled, &["clusters", "list"]), None).await;
+    assert_eq!(unreadable.code, Some(3));
+    assert_eq!(
+        unreadable.stderr,
+        "hyperfleet: error: the server's answer (200 OK) is not JSON: expected ident at line 1 column 2\n"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_watch_stream_is_reopened_after_the_last_event_seen() {
+    let event =
+        r#"{"kind":"Event","id":"7","source":"Clusters","source_id":"x","event_type":"Delete","created_at":"t"}"#;
+    let response: &'static str = Box::leak(
+        format!("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nretry: 3000\n\nid: 7\ndata: {event}\n\n")
+            .into_boxed_str(),
+    );
+    let server = canned_server(response).await;
+    let mut watch =
+        client(&server, &["events", "watch", "--after", "0", "--idle-timeout", "300ms", "-o", "json"]).spawn().unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    assert_eq!(next_line(&mut lines).await, event);
+    let mut notes = BufReader::new(watch.stderr.take().unwrap()).lines();
+    let note = tokio::time::timeout(Duration::from_secs(10), notes.next_line()).await.unwrap().unwrap().unwrap();
+    assert!(note.starts_with("hyperfleet: watch: the stream broke ("), "{note}");
+    assert!(note.ends_with("); reconnecting in 3000 ms after event 7"), "{note}");
+    let pid = watch.id().unwrap().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().await.unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(10), watch.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0), "{note}");
 }
 
 #[sqlx::test(migrations = false)]
