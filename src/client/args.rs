@@ -203,7 +203,7 @@ pub struct TargetArg {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Filter in the API's search language (PRODUCT.md §6.3), for example "name like 'prod-%'".
+    /// Filter in the API's search language (spec §6.3), for example "name like 'prod-%'".
     #[arg(long, value_name = "EXPR")]
     pub search: Option<String>,
 

@@ -18,7 +18,7 @@ pub enum ClientError {
     Output(std::io::Error),
 }
 
-/// The error body of PRODUCT.md §5.1, as far as the client needs it.
+/// The error body of spec §5.1, as far as the client needs it.
 #[derive(Debug)]
 pub struct ApiFailure {
     pub status: u16,

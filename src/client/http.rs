@@ -1,6 +1,6 @@
 //! The client's HTTP calls (reqwest with rustls): the bearer token on every request, 2xx bodies
 //! decoded as JSON, error answers turned into [`ClientError`]s carrying the error body's
-//! `reason` and `details` (PRODUCT.md §5.1).
+//! `reason` and `details` (spec §5.1).
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::args::ConnectionArgs;
 use super::error::{ApiFailure, ClientError};
 
-/// Where every resource path lives (PRODUCT.md §2.7).
+/// Where every resource path lives (spec §2.7).
 pub const V1: &str = "/api/hyperfleet/v1";
 
 pub struct Api {

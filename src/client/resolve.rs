@@ -1,4 +1,4 @@
-//! `ID|NAME` arguments. An argument in UUID form (8-4-4-4-12 hex, PRODUCT.md §2.1) is an id and
+//! `ID|NAME` arguments. An argument in UUID form (8-4-4-4-12 hex, spec §2.1) is an id and
 //! is used as it is; anything else is a name, looked up with `search=name='…'`. A name that
 //! matches nothing, or more than one resource, is an error (exit 1).
 

@@ -1,7 +1,7 @@
 //! `events watch`: follows `GET /watch` (Server-Sent Events, parsed by `eventsource-stream`) and
 //! prints one line per event. The cursor is always known (`--after`, else the newest event id
 //! read before the stream opens), so every (re)connection sends `Last-Event-ID` and the server
-//! resumes from its table without losing or repeating an event (PRODUCT.md §9.5). A stream that
+//! resumes from its table without losing or repeating an event (spec §9.5). A stream that
 //! ends, breaks or stays silent past `--idle-timeout` is reopened after the server's `retry:`
 //! delay; only a refused request (4xx) or a failing first connection ends the command.
 
@@ -83,7 +83,7 @@ pub async fn follow(
     }
 }
 
-/// The id of the newest event (0 when there is none): the log is never pruned (PRODUCT.md §9.1),
+/// The id of the newest event (0 when there is none): the log is never pruned (spec §9.1),
 /// so with one event per page the last page holds it.
 async fn newest_event_id(api: &Api) -> Result<u64, ClientError> {
     let path = format!("{V1}/events");
