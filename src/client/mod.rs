@@ -307,10 +307,23 @@ fn print_listing(
 ) -> Result<(), ClientError> {
     match listing {
         Listing::Page(page) if raw && matches!(format, OutputFormat::Json | OutputFormat::Yaml) => {
-            output::print_document(out, page, format)
+            output::print_document(out, page, format)?
         }
-        _ => output::print_items(out, kind, listing.items(), format, context),
+        _ => output::print_items(out, kind, listing.items(), format, context)?,
     }
+    // A table shows no totals; say when it is not the whole list rather than let it pass for it.
+    if let (Listing::Page(page), OutputFormat::Table) = (listing, format) {
+        let (shown, total) = (listing.items().len() as u64, page["total"].as_u64().unwrap_or_default());
+        if shown > 0 && total > shown {
+            let _ = writeln!(
+                std::io::stderr(),
+                "hyperfleet: showing {shown} of {total} {} (page {}); use --page, --page-size or --all for the others",
+                kind.plural(),
+                page["page"]
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Cluster names of the node pools' owners, for the CLUSTER column: one search per 80 ids,

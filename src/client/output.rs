@@ -31,7 +31,7 @@ impl Kind {
         }
     }
 
-    fn plural(self) -> &'static str {
+    pub fn plural(self) -> &'static str {
         match self {
             Kind::Cluster => "clusters",
             Kind::NodePool => "node pools",

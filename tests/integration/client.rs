@@ -256,6 +256,14 @@ async fn tables_names_yaml_and_pages_print_what_the_api_returns(pool: PgPool) {
     let empty_json = hf(&app, &["clusters", "list", "--search", "name = 'nothing'", "-o", "json"]).await;
     assert_eq!(empty_json.ok().json(), json!([]));
 
+    let first_page = hf(&app, &["clusters", "list", "--page-size", "1", "-o", "table"]).await;
+    assert_eq!(first_page.code, Some(0));
+    assert_eq!(first_page.stdout.lines().count(), 2, "a header and one row");
+    assert_eq!(
+        first_page.stderr,
+        "hyperfleet: showing 1 of 2 clusters (page 1); use --page, --page-size or --all for the others\n",
+        "a partial table says so"
+    );
     let second_page = hf(&app, &["clusters", "list", "--page", "2", "--page-size", "1", "-o", "json"]).await;
     assert_eq!(second_page.ok().json(), json!([alpha]));
     let every_page =
