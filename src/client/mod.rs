@@ -29,30 +29,29 @@ use resolve::Found;
 /// Runs one client command and returns the process exit status; errors are printed on stderr.
 pub async fn run(command: ClientCommand) -> u8 {
     let mut out = std::io::stdout();
-    let result = match command {
-        ClientCommand::Clusters(args) => match Api::new(&args.connection) {
-            Ok(api) => clusters(&api, args.action, args.connection.output, &mut out).await,
-            Err(e) => Err(e),
-        },
-        ClientCommand::Nodepools(args) => match Api::new(&args.connection) {
-            Ok(api) => nodepools(&api, args.action, args.connection.output, &mut out).await,
-            Err(e) => Err(e),
-        },
-        ClientCommand::Statuses(args) => match Api::new(&args.connection) {
-            Ok(api) => statuses(&api, args.action, args.connection.output, &mut out).await,
-            Err(e) => Err(e),
-        },
-        ClientCommand::Events(args) => match Api::new(&args.connection) {
-            Ok(api) => events(&api, args.action, args.connection.output, &mut out).await,
-            Err(e) => Err(e),
-        },
-    };
-    match result.and_then(|()| Ok(out.flush()?)) {
+    match dispatch(command, &mut out).await.and_then(|()| Ok(out.flush()?)) {
         Ok(()) => 0,
         Err(error) if error.is_broken_pipe() => 0,
         Err(error) => {
             let _ = writeln!(std::io::stderr(), "{error}");
             error.exit_code()
+        }
+    }
+}
+
+async fn dispatch(command: ClientCommand, out: &mut dyn Write) -> Result<(), ClientError> {
+    match command {
+        ClientCommand::Clusters(args) => {
+            clusters(&Api::new(&args.connection)?, args.action, args.connection.output, out).await
+        }
+        ClientCommand::Nodepools(args) => {
+            nodepools(&Api::new(&args.connection)?, args.action, args.connection.output, out).await
+        }
+        ClientCommand::Statuses(args) => {
+            statuses(&Api::new(&args.connection)?, args.action, args.connection.output, out).await
+        }
+        ClientCommand::Events(args) => {
+            events(&Api::new(&args.connection)?, args.action, args.connection.output, out).await
         }
     }
 }
