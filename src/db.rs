@@ -23,6 +23,9 @@ const SCHEMA_RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 /// Attempts of one unit of work that hits a deadlock or serialization failure.
 const TRANSACTION_ATTEMPTS: usize = 3;
 
+/// How long the readiness ping's direct connection attempt may take to fail.
+const STALLED_CONNECT_PROBE: Duration = Duration::from_millis(250);
+
 #[derive(Clone)]
 pub struct Database {
     pool: PgPool,
@@ -151,9 +154,20 @@ impl Database {
         };
         match tokio::time::timeout(timeout, probe).await {
             Ok(result) => result,
-            // Still waiting for a connection while the pool has room: none can be opened.
-            Err(_) if !connected.get() && !self.saturated() => Err(PingFailure::Unavailable),
+            Err(_) if !connected.get() && !self.saturated() => Err(self.stalled_connect_verdict().await),
             Err(_) => Err(PingFailure::Timeout),
+        }
+    }
+
+    /// The ping ran out while the pool, which has room, was still opening a connection. The
+    /// pool retries refused connections quietly until its acquire timeout, so one direct attempt
+    /// tells the cases apart: it fails at once when the database is down, and it hangs when the
+    /// database accepts connections but does not answer (paused, overloaded): a ping timeout.
+    async fn stalled_connect_verdict(&self) -> PingFailure {
+        let options = self.pool.connect_options();
+        match tokio::time::timeout(STALLED_CONNECT_PROBE, options.connect()).await {
+            Ok(Err(_)) => PingFailure::Unavailable,
+            Ok(Ok(_)) | Err(_) => PingFailure::Timeout,
         }
     }
 

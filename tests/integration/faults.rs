@@ -20,7 +20,7 @@ use crate::helpers::{assert_error, settings_from_flags, spawn_configured, Answer
 const MIGRATOR: &sqlx::migrate::Migrator = &hyperfleet::MIGRATOR;
 const CLUSTERS: &str = "/api/hyperfleet/v1/clusters";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -112,6 +112,53 @@ impl PrivatePostgres {
     fn options(&self, database: &str) -> PgConnectOptions {
         PgConnectOptions::new().host("127.0.0.1").port(self.port).username("postgres").database(database)
     }
+
+    /// Creates `name` and migrates it.
+    async fn migrated_database(&self, name: &str) {
+        let admin = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(self.options("postgres"))
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
+        admin.close().await;
+        let direct =
+            sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_with(self.options(name)).await.unwrap();
+        MIGRATOR.run(&direct).await.unwrap();
+        direct.close().await;
+    }
+
+    /// Stops (SIGSTOP) the postmaster and every backend until the guard is dropped: the server
+    /// still accepts TCP connections (the kernel does) but answers nothing, like a hung host.
+    fn pause(&self) -> Paused {
+        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid")).expect("postmaster.pid");
+        let postmaster: i32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+        let mut pids = vec![postmaster];
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // `pid (comm) state ppid ...`; comm may contain spaces, so split after the last ')'.
+            let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+            let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse::<i32>().ok());
+            if ppid == Some(postmaster) {
+                pids.extend(head.split_whitespace().next().and_then(|p| p.parse::<i32>().ok()));
+            }
+        }
+        for pid in &pids {
+            assert_eq!(unsafe { libc::kill(*pid, libc::SIGSTOP) }, 0, "SIGSTOP {pid}");
+        }
+        Paused(pids)
+    }
+}
+
+/// Paused PostgreSQL processes, continued on drop.
+struct Paused(Vec<i32>);
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            unsafe { libc::kill(*pid, libc::SIGCONT) };
+        }
+    }
 }
 
 impl Drop for PrivatePostgres {
@@ -136,14 +183,7 @@ const DOWN_REASONS: [&str; 2] =
 #[tokio::test]
 async fn a_database_outage_answers_503_and_recovers_without_half_written_resources() {
     let pg = PrivatePostgres::start_new();
-    let admin =
-        sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_with(pg.options("postgres")).await.unwrap();
-    sqlx::query("CREATE DATABASE outage").execute(&admin).await.unwrap();
-    admin.close().await;
-    let direct =
-        sqlx::postgres::PgPoolOptions::new().max_connections(2).connect_with(pg.options("outage")).await.unwrap();
-    MIGRATOR.run(&direct).await.unwrap();
-    direct.close().await;
+    pg.migrated_database("outage").await;
 
     let settings =
         settings_from_flags(&["--db-max-open-connections=8", "--db-acquire-timeout=1s", "--db-connect-timeout=1s"]);
@@ -317,8 +357,45 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout(pool: PgPool) 
     assert_eq!(app.get_json(CLUSTERS, 200).await["total"], 1, "the pool serves again");
 }
 
+#[tokio::test]
+async fn readiness_says_database_ping_timeout_while_the_database_is_paused() {
+    let pg = PrivatePostgres::start_new();
+    pg.migrated_database("paused").await;
+    let settings = settings_from_flags(&[]);
+    let pool = hyperfleet::db::pool_options(&settings.database).connect_lazy_with(pg.options("paused"));
+    let app = TestApp::spawn_settings(pool, settings).await;
+    let readyz =
+        || async { Answer::of(app.client.get(format!("{}/readyz", app.health_address)).send().await.unwrap()).await };
+    let timed_out = serde_json::json!({"status": "unavailable", "reason": "database ping timeout"});
+
+    // Paused before the pool holds a connection: opening one hangs in the start-up handshake.
+    let paused = pg.pause();
+    let started = Instant::now();
+    let answer = readyz().await;
+    assert_eq!((answer.status, &answer.body), (503, &timed_out), "{}", answer.text);
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_secs(2) && elapsed < Duration::from_secs(4), "after the 2 s ping: {elapsed:?}");
+    drop(paused);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while readyz().await.status != 200 {
+        assert!(Instant::now() < deadline, "ready again once the database answers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Paused with an idle pooled connection: the `SELECT 1` on it hangs.
+    let paused = pg.pause();
+    let answer = readyz().await;
+    assert_eq!((answer.status, &answer.body), (503, &timed_out), "{}", answer.text);
+    drop(paused);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while readyz().await.status != 200 {
+        assert!(Instant::now() < deadline, "ready again once the database answers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// `postgres://user@host:port/db` of the test's database, for the real binary.
-async fn database_url(pool: &PgPool) -> String {
+pub(crate) async fn database_url(pool: &PgPool) -> String {
     let options = pool.connect_options();
     let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await.unwrap();
     format!("postgres://{}@{}:{}/{database}", options.get_username(), options.get_host(), options.get_port())
