@@ -167,7 +167,8 @@ pub struct ServeArgs {
     #[arg(long, env = "HYPERFLEET_HEALTH_CHECK_SERVER_BINDADDRESS", default_value = "localhost:8083")]
     pub health_check_server_bindaddress: String,
 
-    /// Time allowed to receive the request headers and body.
+    /// Time allowed to receive a request, headers and body, from its first byte; then the
+    /// connection is closed without a response.
     #[arg(long, env = "HYPERFLEET_HTTP_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub http_read_timeout: Duration,
 

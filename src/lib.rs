@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod dao;
 pub mod db;
+pub mod edge;
 pub mod error;
 pub mod events;
 pub mod metrics;

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub status_aggregation_duration: HistogramVec,
     pub status_phase_transitions: IntCounterVec,
     pub resources: IntGaugeVec,
+    pub http_read_timeouts: IntCounter,
+    pub http_protocol_errors: IntCounterVec,
 }
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -165,6 +167,17 @@ impl Metrics {
                 &["resource_type", "from", "to"],
             ),
             resources: gauge_vec(r, "hyperfleet_resources", "Live resources by phase.", &resource_labels),
+            http_read_timeouts: counter(
+                r,
+                "hyperfleet_http_read_timeouts_total",
+                "Connections closed because a request was not received within --http-read-timeout.",
+            ),
+            http_protocol_errors: counter_vec(
+                r,
+                "hyperfleet_http_protocol_errors_total",
+                "Requests refused for breaking HTTP/1.1 framing.",
+                &["kind"],
+            ),
             registry,
         };
         for state in ["idle", "in_use"] {

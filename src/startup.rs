@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use socket2::{Domain, Protocol, Socket, Type};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
@@ -25,6 +25,7 @@ use crate::auth::{KeyStore, Verifier};
 use crate::build_info;
 use crate::config::{BindAddress, Settings};
 use crate::db::{self, Database};
+use crate::edge::{self, Answers, Edge, ServerOptions};
 use crate::events::{EventHandler, EventPipeline};
 use crate::metrics::Metrics;
 use crate::ops::health::{self, HealthState};
@@ -136,44 +137,40 @@ impl Application {
         };
         let app_state = state.clone();
         let write_timeout = settings.server.write_timeout;
-        let mut api_server = HttpServer::new(move || {
-            let pipeline = Arc::clone(&pipeline);
-            App::new()
-                .app_data(app_state.clone())
-                .app_data(body_limit)
-                .wrap(TracingLogger::<RequestSpan>::new())
-                .wrap(from_fn(move |req, next| Arc::clone(&pipeline).handle(req, next)))
-                .configure(|cfg| api::configure(cfg, write_timeout))
-        })
-        .workers(workers)
-        .backlog(2048)
-        .max_connections(25_000)
-        .client_request_timeout(settings.server.read_timeout)
-        .shutdown_timeout(settings.server.shutdown_timeout.as_secs() + 5)
-        .disable_signals();
-        for listener in api_listeners {
-            api_server = api_server.listen(listener).map_err(|e| StartupError::Other(e.to_string()))?;
-        }
+        let edge = |listener, answers| Edge::new(listener, settings.server.read_timeout, answers, &metrics);
+        let ops_options = || ServerOptions { workers: 1, max_connections: 25_000, shutdown_timeout: 1 };
+        let api_server = edge::serve(
+            api_listeners,
+            edge("api", Answers::Json),
+            ServerOptions {
+                workers,
+                max_connections: 25_000,
+                shutdown_timeout: settings.server.shutdown_timeout.as_secs() + 5,
+            },
+            move || {
+                let pipeline = Arc::clone(&pipeline);
+                App::new()
+                    .app_data(app_state.clone())
+                    .app_data(body_limit)
+                    .wrap(TracingLogger::<RequestSpan>::new())
+                    .wrap(from_fn(move |req, next| Arc::clone(&pipeline).handle(req, next)))
+                    .configure(|cfg| api::configure(cfg, write_timeout))
+            },
+        )
+        .map_err(|e| StartupError::Other(e.to_string()))?;
 
         let metrics_state = web::Data::new(MetricsState { metrics: metrics.clone(), db: db.clone() });
-        let mut metrics_server =
-            HttpServer::new(move || App::new().app_data(metrics_state.clone()).configure(metrics_server::configure))
-                .workers(1)
-                .disable_signals()
-                .shutdown_timeout(1);
-        for listener in metrics_listeners {
-            metrics_server = metrics_server.listen(listener).map_err(|e| StartupError::Other(e.to_string()))?;
-        }
+        let metrics_server =
+            edge::serve(metrics_listeners, edge("metrics", Answers::Empty), ops_options(), move || {
+                App::new().app_data(metrics_state.clone()).configure(metrics_server::configure)
+            })
+            .map_err(|e| StartupError::Other(e.to_string()))?;
 
         let health_state = web::Data::new(HealthState { lifecycle: Arc::clone(&lifecycle), db: db.clone() });
-        let mut health_server =
-            HttpServer::new(move || App::new().app_data(health_state.clone()).configure(health::configure))
-                .workers(1)
-                .disable_signals()
-                .shutdown_timeout(1);
-        for listener in health_listeners {
-            health_server = health_server.listen(listener).map_err(|e| StartupError::Other(e.to_string()))?;
-        }
+        let health_server = edge::serve(health_listeners, edge("health", Answers::Empty), ops_options(), move || {
+            App::new().app_data(health_state.clone()).configure(health::configure)
+        })
+        .map_err(|e| StartupError::Other(e.to_string()))?;
 
         tracing::info!(
             version = build_info::VERSION,
@@ -190,9 +187,9 @@ impl Application {
         );
 
         Ok(Application {
-            api: api_server.run(),
-            metrics_server: metrics_server.run(),
-            health_server: health_server.run(),
+            api: api_server,
+            metrics_server,
+            health_server,
             api_addrs,
             metrics_addrs,
             health_addrs,

@@ -3,9 +3,12 @@
 
 use std::io::IsTerminal;
 
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{LogFormat, LogLevel};
+use crate::edge::QuietClientFaults;
 
 /// Installs the global subscriber (stderr, text or JSON) and a panic hook that logs panics with
 /// their backtrace. Safe to call more than once (later calls keep the first subscriber).
@@ -26,8 +29,15 @@ pub fn init(level: LogLevel, format: LogFormat) {
         .with_env_filter(filter)
         .with_target(false);
     let result = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).with_span_list(false).try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .finish()
+            .with(QuietClientFaults)
+            .try_init(),
+        LogFormat::Text => builder.finish().with(QuietClientFaults).try_init(),
     };
     if result.is_ok() {
         std::panic::set_hook(Box::new(|info| {

@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod clusters;
 mod contract;
+mod edge;
 mod events;
 mod faults;
 mod health;

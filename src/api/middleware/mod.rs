@@ -1,6 +1,6 @@
 //! The request pipeline every API request passes through, outermost first: it counts the
 //! request in flight, applies the one-trailing-slash rule before routing, assigns the operation
-//! id, refuses oversized heads, renders every error as the contract's JSON body, adds the common
+//! id, renders every error as the contract's JSON body, adds the common
 //! headers (`X-Operation-ID`, CORS, `Connection: close` while draining), and accounts for the
 //! request in metrics and the access log once its body has been sent. Each concern has its own
 //! file; [`timeout`] is the per-route layer that bounds handlers and catches their panics.
@@ -8,7 +8,6 @@
 pub mod access_log;
 pub mod cors;
 pub mod error_body;
-pub mod head_limit;
 pub mod in_flight;
 pub mod operation_id;
 pub mod timeout;
@@ -57,11 +56,8 @@ impl Pipeline {
 
         // The request must not be cloned before routing (the router needs it unshared), so an
         // `Err` cannot be turned into a response here; inner layers answer errors as responses.
-        let res = if head_limit::exceeded(&req) {
-            head_limit::refuse(req)
-        } else {
-            next.call(req).await?.map_into_boxed_body()
-        };
+        // Heads over 64 KiB never get here: the edge answers them 431 (src/edge).
+        let res = next.call(req).await?.map_into_boxed_body();
         let mut res = error_body::render(res, &raw_path, &operation_id, &self.metrics);
 
         let headers = res.headers_mut();
