@@ -12,6 +12,7 @@ pub mod db;
 pub mod edge;
 pub mod error;
 pub mod events;
+pub mod memory;
 pub mod metrics;
 pub mod migrate;
 pub mod model;

@@ -7,7 +7,7 @@ use hyperfleet::api::openapi;
 use hyperfleet::cli::{Cli, Command, OpenapiFormat};
 use hyperfleet::config::{DatabaseSettings, Settings};
 use hyperfleet::startup::Application;
-use hyperfleet::{build_info, client, migrate, telemetry};
+use hyperfleet::{build_info, client, memory, migrate, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -24,7 +24,10 @@ fn main() -> ExitCode {
             Err(e) => fail(e.exit_code, &e.message),
         },
         Command::Serve(args) => match Settings::from_serve_args(&args) {
-            Ok(settings) => runtime().block_on(serve(settings)),
+            Ok(settings) => {
+                memory::return_freed_memory();
+                runtime().block_on(serve(settings))
+            }
             Err(e) => fail(e.exit_code, &e.message),
         },
     };
