@@ -37,7 +37,7 @@ fn main() {
     let lock =
         find("clusters::lock", &|q| q.ends_with("FROM clusters WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"));
     let insert = find("clusters::insert", &|q| q.starts_with("INSERT INTO clusters"));
-    let append = find("events::append", &|q| q.contains("pg_advisory_xact_lock($1, $2)"));
+    let append = find("events::append", &|q| q.contains("INSERT INTO events") && q.contains("pg_notify"));
     let for_resource = find("statuses::for_resource", &|q| q.contains("FROM (SELECT 1) AS one"));
     let upsert = find("statuses::upsert", &|q| q.starts_with("INSERT INTO adapter_statuses"));
     let update_status =
@@ -93,10 +93,7 @@ fn main() {
                             "'system'",
                         ],
                     ),
-                    bind(
-                        &append,
-                        &["1751515138", "0", "ARRAY['Clusters']", "ARRAY[gen_random_uuid()]", "ARRAY['Create']"],
-                    ),
+                    bind(&append, &["ARRAY['Clusters']", "ARRAY[gen_random_uuid()]", "ARRAY['Create']"]),
                     "COMMIT".to_owned(),
                 ],
             ),

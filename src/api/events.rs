@@ -81,6 +81,7 @@ pub async fn get_events(
     let filter = parse_filter(&query)?;
     let paging = Paging::from_query(&query)?;
     let mut conn = state.context.db.acquire().await?;
+    crate::events::settle(&mut conn).await?;
     let query = EventQuery { filter: &filter, after, until: None };
     let page = dao::list(&mut conn, &query, paging.size, paging.offset()).await?;
     let items: Vec<Event> = page.items.into_iter().map(Event::from).collect();

@@ -1,6 +1,13 @@
 //! SQL of the event log (spec §9): the outbox write (appended as the last step of the
-//! writing transaction, under the event-order lock, with a NOTIFY each), the paged list and the
-//! watch reads, and the processor's lock / mark / sweep statements.
+//! writing transaction, with a NOTIFY each), the paged list and the watch reads, and the
+//! processor's lock / mark / sweep statements.
+//!
+//! Writers do not wait for each other: an event id is its transaction's id shifted left by 16 bits
+//! plus its position in the transaction (migration 0006), so ids are not drawn in commit order.
+//! Every read that walks the log in id order therefore stops at the *horizon*, the SQL function
+//! `events_horizon()` ([`VISIBLE`]): ids below it belong to transactions that have all ended, and
+//! no transaction can still add one there. That keeps every cursor gap-free and never lets a
+//! reader see an id below one it has already seen.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
@@ -9,8 +16,9 @@ use uuid::Uuid;
 use super::lists::Page;
 use crate::model::event::{EventFilter, EventType};
 
-/// Advisory lock that makes event ids become visible in commit order.
-pub const EVENT_ORDER_LOCK: (i32, i32) = (1_751_515_138, 0);
+/// The reader cut, the one place it is spelled: only events of ended transactions (see the module
+/// doc). Every id-ordered read of the log, and any other reader of the outbox, filters on it.
+pub const VISIBLE: &str = "e.id < (SELECT events_horizon())";
 
 /// One change to record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,26 +28,22 @@ pub struct NewEvent {
     pub event_type: EventType,
 }
 
-/// Takes the event-order lock, inserts the events in the given order and notifies `events` with
-/// each id (delivered on commit). One round trip.
+/// Inserts the events in the given order and notifies `events` with each id (delivered on
+/// commit). One round trip, and no lock: ids come from the transaction id (`events_next_id()`).
 pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<Vec<i64>, sqlx::Error> {
     let sources: Vec<&str> = events.iter().map(|e| e.source).collect();
     let ids: Vec<Uuid> = events.iter().map(|e| e.source_id).collect();
     let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-    // The lock CTE feeds the INSERT, so it is taken before any id is drawn from the sequence.
+    // Rows are inserted in input order, so their positions (and ids) follow it.
     sqlx::query_scalar!(
-        r#"WITH ordered AS (SELECT pg_advisory_xact_lock($1, $2)),
-                inserted AS (
+        r#"WITH inserted AS (
                     INSERT INTO events (source, source_id, event_type)
                     SELECT u.source, u.source_id, u.event_type
-                    FROM ordered,
-                         unnest($3::text[], $4::uuid[], $5::text[]) WITH ORDINALITY AS u(source, source_id, event_type, n)
+                    FROM unnest($1::text[], $2::uuid[], $3::text[]) WITH ORDINALITY AS u(source, source_id, event_type, n)
                     ORDER BY u.n
                     RETURNING id)
            SELECT id AS "id!" FROM inserted, LATERAL (SELECT pg_notify('events', inserted.id::text)) AS notified
            ORDER BY id"#,
-        EVENT_ORDER_LOCK.0,
-        EVENT_ORDER_LOCK.1,
         &sources as &[&str],
         &ids,
         &types as &[&str],
@@ -72,7 +76,7 @@ const EVENT_SELECT: &str = "SELECT e.id, e.source, e.source_id, e.event_type, e.
      np.cluster_id FROM events e LEFT JOIN node_pools np ON e.source = 'NodePools' AND np.id = e.source_id";
 
 fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, query: &EventQuery<'_>) {
-    qb.push(" WHERE TRUE");
+    qb.push(" WHERE ").push(VISIBLE);
     if let Some(after) = query.after {
         qb.push(" AND e.id > ").push_bind(after);
     }
@@ -128,22 +132,26 @@ pub async fn read(conn: &mut PgConnection, query: &EventQuery<'_>, limit: i64) -
 
 /// Up to `limit` events after `after`, whatever they are about (the watch tailer's read).
 pub async fn tail(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
-    sqlx::query_as!(
-        EventRow,
-        r#"SELECT e.id, e.source, e.source_id, e.event_type, e.created_at, e.reconciled_at,
-                  np.cluster_id AS "cluster_id?"
-           FROM events e LEFT JOIN node_pools np ON e.source = 'NodePools' AND np.id = e.source_id
-           WHERE e.id > $1 ORDER BY e.id LIMIT $2"#,
-        after,
-        limit,
-    )
-    .fetch_all(conn)
-    .await
+    let filter = EventFilter::default();
+    read(conn, &EventQuery { filter: &filter, after: Some(after), until: None }, limit).await
 }
 
-/// The highest event id, 0 for an empty log.
+/// The highest event id below the horizon, 0 for an empty log.
 pub async fn max_id(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT COALESCE(max(id), 0) AS "max!" FROM events"#).fetch_one(conn).await
+    let mut qb = QueryBuilder::<Postgres>::new("SELECT COALESCE(max(e.id), 0) FROM events e WHERE ");
+    qb.push(VISIBLE);
+    qb.build_query_scalar().fetch_one(conn).await
+}
+
+/// The horizon now, and where it will be once every transaction that has begun by now has ended.
+pub async fn horizon_and_target(conn: &mut PgConnection) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT (SELECT events_horizon()) AS "horizon!",
+                  pg_snapshot_xmax(pg_current_snapshot())::text::bigint << 16 AS "target!""#
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.horizon, row.target))
 }
 
 /// Advisory lock that keeps two replicas from processing the same event at once.
@@ -170,20 +178,27 @@ pub struct UnreconciledRow {
     pub now: DateTime<Utc>,
 }
 
-pub async fn lock_unreconciled(conn: &mut PgConnection, id: i64) -> Result<Option<UnreconciledRow>, sqlx::Error> {
+/// The event if it is still unreconciled. Deliberately no `FOR UPDATE`: a row lock would give the
+/// processing transaction an id while the handlers run, and the horizon would stay behind it for
+/// every reader; the processing lock already keeps replicas apart, and [`mark_reconciled`] checks
+/// again.
+pub async fn unreconciled(conn: &mut PgConnection, id: i64) -> Result<Option<UnreconciledRow>, sqlx::Error> {
     sqlx::query_as!(
         UnreconciledRow,
         r#"SELECT id, source, source_id, event_type, created_at, now() AS "now!"
-           FROM events WHERE id = $1 AND reconciled_at IS NULL FOR UPDATE"#,
+           FROM events WHERE id = $1 AND reconciled_at IS NULL"#,
         id,
     )
     .fetch_optional(conn)
     .await
 }
 
-pub async fn mark_reconciled(conn: &mut PgConnection, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE events SET reconciled_at = now() WHERE id = $1", id).execute(conn).await?;
-    Ok(())
+/// Marks the event reconciled; false if it already was (then the caller rolls back).
+pub async fn mark_reconciled(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!("UPDATE events SET reconciled_at = now() WHERE id = $1 AND reconciled_at IS NULL", id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Ids of up to `limit` unreconciled events after `after`, ascending (one sweep batch).

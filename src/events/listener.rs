@@ -97,17 +97,16 @@ async fn relay(
             received = listener.try_recv() => received,
         };
         match received {
-            Ok(Some(notification)) => {
-                hub.wake();
-                match notification.payload().parse::<i64>() {
-                    Ok(id) => {
-                        let _ = work.send(Work::Event(id));
-                    }
-                    Err(_) => {
-                        tracing::warn!(payload = notification.payload(), "ignoring a malformed event notification")
-                    }
+            Ok(Some(notification)) => match notification.payload().parse::<i64>() {
+                Ok(id) => {
+                    hub.wake_for(id);
+                    let _ = work.send(Work::Event(id));
                 }
-            }
+                Err(_) => {
+                    hub.wake();
+                    tracing::warn!(payload = notification.payload(), "ignoring a malformed event notification")
+                }
+            },
             Ok(None) => return false,
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN connection failed");

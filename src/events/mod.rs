@@ -11,14 +11,36 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
+use sqlx::PgConnection;
 use tokio::sync::{mpsc, watch as signal};
 use tokio::task::JoinHandle;
 
 use crate::config::Settings;
+use crate::dao::events as events_dao;
 use crate::db::Database;
 use crate::metrics::Metrics;
 pub use processor::{EventHandler, EventRecord, Processor};
 pub use watch::WatchHub;
+
+/// How long a read of the events list waits at most for the writers that began before it.
+const SETTLE_LIMIT: Duration = Duration::from_secs(1);
+const SETTLE_PAUSE_MAX: Duration = Duration::from_millis(20);
+
+/// Waits (briefly, at most [`SETTLE_LIMIT`]) until every transaction that had begun when it is
+/// called has ended, so the event horizon has passed them: an events list read after a write's
+/// response then includes that write's events. Past the limit the read goes on with what is
+/// below the horizon, which is still complete up to its last id.
+pub async fn settle(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    let (mut horizon, target) = events_dao::horizon_and_target(conn).await?;
+    let deadline = tokio::time::Instant::now() + SETTLE_LIMIT;
+    let mut pause = Duration::from_millis(1);
+    while horizon < target && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(SETTLE_PAUSE_MAX);
+        horizon = events_dao::horizon_and_target(conn).await?.0;
+    }
+    Ok(())
+}
 
 /// The event machinery of one replica, built with the application and started when it runs.
 pub struct EventPipeline {

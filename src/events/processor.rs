@@ -1,6 +1,8 @@
 //! The event processor (spec §9.3, §9.4): one per replica, handling one event at a time.
-//! A transaction-scoped advisory lock per event keeps replicas apart, and the `FOR UPDATE` read
-//! of the still-unreconciled row makes the `reconciled_at` update happen exactly once.
+//! A transaction-scoped advisory lock per event keeps replicas apart, and the conditional
+//! `reconciled_at` update (only while it is still null) makes it happen exactly once. No row lock
+//! is taken before the handlers run, so a slow handler never holds back the event horizon that
+//! readers of the log wait for (`dao::events`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,14 +189,14 @@ impl Processor {
     }
 
     /// BEGIN; the event's try-lock (taken by another replica: skip); the row if still
-    /// unreconciled (else done already); the handlers; `reconciled_at`; COMMIT.
+    /// unreconciled (else done already); the handlers; `reconciled_at` if still null; COMMIT.
     async fn try_process(&self, id: i64) -> Result<(), ProcessError> {
         let mut tx = self.db.begin().await?;
         if !dao::try_lock_processing(&mut tx, id).await? {
             tx.rollback().await?;
             return Ok(());
         }
-        let Some(row) = dao::lock_unreconciled(&mut tx, id).await? else {
+        let Some(row) = dao::unreconciled(&mut tx, id).await? else {
             tx.commit().await?;
             return Ok(());
         };
@@ -212,7 +214,11 @@ impl Processor {
                 return Err(ProcessError::Handler { handler: handler.name().to_owned(), cause });
             }
         }
-        dao::mark_reconciled(&mut tx, id).await?;
+        if !dao::mark_reconciled(&mut tx, id).await? {
+            // Cannot happen while the processing lock is held; it guards the exactly-once mark.
+            tx.rollback().await?;
+            return Ok(());
+        }
         tx.commit().await?;
         Ok(())
     }

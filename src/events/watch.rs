@@ -3,13 +3,17 @@
 //! subscriber's bounded queue. A stream first replays its backlog from the table, then follows
 //! that queue; an idle stream holds no database connection.
 //!
-//! The hand-off is gapless because event ids become visible in commit order: when a subscriber
+//! The hand-off is gapless because readers only see ids below the event horizon
+//! (`dao::events::VISIBLE`), and no event can appear below an id already seen: when a subscriber
 //! registers, the tailer's last-seen id `L` is recorded under the same lock as the fan-out, so
 //! every event after `L` reaches its queue and every event up to `L` is already in the table.
+//!
+//! A notified event can still be above the horizon (an older writer has not ended yet); the
+//! tailer then reads again shortly, backing off, instead of waiting for the 2 s poll.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +36,8 @@ pub const KEEP_ALIVE_FRAME: &str = ": keep-alive\n\n";
 pub const READ_BATCH: i64 = 500;
 /// The tailer also polls this often, in case a notification was missed.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// First re-read while a notified event is still above the horizon; doubles up to the poll.
+const HORIZON_RETRY: Duration = Duration::from_millis(5);
 /// Live events taken from a queue into one chunk at most.
 const CHUNK_EVENTS: usize = 64;
 
@@ -75,6 +81,8 @@ pub struct WatchHub {
     /// Held across a read and its fan-out, and across a registration.
     last_seen: tokio::sync::Mutex<Option<i64>>,
     subscribers: Mutex<HashMap<u64, Subscriber>>,
+    /// The highest event id notified so far: the tailer is behind while it has not read it.
+    notified: AtomicI64,
     next_key: AtomicU64,
     open: AtomicUsize,
     wake: Notify,
@@ -91,6 +99,7 @@ impl WatchHub {
             queue_limit: settings.watch_queue_limit.max(1),
             last_seen: tokio::sync::Mutex::new(None),
             subscribers: Mutex::new(HashMap::new()),
+            notified: AtomicI64::new(0),
             next_key: AtomicU64::new(1),
             open: AtomicUsize::new(0),
             wake: Notify::new(),
@@ -100,6 +109,12 @@ impl WatchHub {
 
     /// Asks the tailer to read new events now.
     pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Asks the tailer to read new events now, and to keep reading until it has seen event `id`.
+    pub fn wake_for(&self, id: i64) {
+        self.notified.fetch_max(id, Ordering::AcqRel);
         self.wake.notify_one();
     }
 
@@ -173,30 +188,37 @@ impl WatchHub {
     /// The tailer: reads new events on every wake-up and every 2 s until the hub closes.
     pub async fn run_tailer(self: Arc<Self>) {
         let mut closing = self.closing.subscribe();
+        let mut wait = POLL_INTERVAL;
         loop {
             tokio::select! {
                 _ = closing.wait_for(|closing| *closing) => break,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
-            self.catch_up().await;
+            wait = match self.catch_up().await {
+                // A notified event is still above the horizon: read again soon, backing off.
+                Some(last) if last < self.notified.load(Ordering::Acquire) => next_retry(wait),
+                _ => POLL_INTERVAL,
+            };
         }
     }
 
-    async fn catch_up(&self) {
+    /// Reads and fans out everything new below the horizon; the last id read, or `None` when
+    /// nobody watches.
+    async fn catch_up(&self) -> Option<i64> {
         let mut last_seen = self.last_seen.lock().await;
         if self.lock_subscribers().is_empty() {
             // Nobody to serve: forget the position; the next registration reads it afresh.
             *last_seen = None;
-            return;
+            return None;
         }
-        let Some(mut after) = *last_seen else { return };
+        let mut after = (*last_seen)?;
         loop {
             let rows = match self.read_after(after).await {
                 Ok(rows) => rows,
                 Err(e) => {
                     tracing::warn!(error = %error_chain(&e), "reading new events for watch streams failed; retrying");
-                    return;
+                    return Some(after);
                 }
             };
             let full = rows.len() as i64 == READ_BATCH;
@@ -207,7 +229,7 @@ impl WatchHub {
                 self.fan_out(&events);
             }
             if !full {
-                return;
+                return Some(after);
             }
         }
     }
@@ -242,6 +264,15 @@ impl WatchHub {
         let mut conn = self.db.acquire().await?;
         let query = EventQuery { filter, after: Some(after), until: Some(until) };
         Ok(dao::read(&mut conn, &query, READ_BATCH).await?)
+    }
+}
+
+/// The tailer's next wait while it is behind a notified event.
+fn next_retry(wait: Duration) -> Duration {
+    if wait >= POLL_INTERVAL {
+        HORIZON_RETRY
+    } else {
+        (wait * 2).min(POLL_INTERVAL)
     }
 }
 

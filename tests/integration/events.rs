@@ -37,7 +37,7 @@ where
 /// Every event in id order, read through the API.
 pub async fn all_events(app: &TestApp) -> Vec<Value> {
     let mut events = Vec::new();
-    let mut after = 0;
+    let mut after: i64 = 0;
     loop {
         let page = app.get_json(&format!("{EVENTS}?after={after}&pageSize=1000"), 200).await;
         let items = page["items"].as_array().unwrap().clone();

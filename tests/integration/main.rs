@@ -12,6 +12,7 @@ mod client;
 mod clusters;
 mod contract;
 mod edge;
+mod event_order;
 mod events;
 mod faults;
 mod health;

@@ -380,9 +380,8 @@ async fn a_consumer_that_falls_behind_is_closed_and_resumes_from_the_table(pool:
     // One transaction writes 50 events: the tailer reads them at once, more than the stream's
     // queue holds, so the stream is closed instead of buffering without bound.
     sqlx::query(
-        "WITH ordered AS (SELECT pg_advisory_xact_lock(1751515138, 0)), \
-              inserted AS (INSERT INTO events (source, source_id, event_type) \
-                           SELECT 'Clusters', gen_random_uuid(), 'Create' FROM ordered, generate_series(1, 50) \
+        "WITH inserted AS (INSERT INTO events (source, source_id, event_type) \
+                           SELECT 'Clusters', gen_random_uuid(), 'Create' FROM generate_series(1, 50) \
                            RETURNING id) \
          SELECT pg_notify('events', id::text) FROM inserted",
     )
