@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::model::kind::ResourceKind;
 use crate::model::path::{PathId, ResourcePath};
 use crate::search::{Filter, Ordering};
+use uuid::Uuid;
 
 /// Largest page size; larger requests are clamped to it.
 pub const MAX_PAGE_SIZE: i64 = 1000;
@@ -98,15 +99,31 @@ pub struct ListParams {
 impl ListParams {
     pub fn parse(query: &QueryParams<'_>, kind: ResourceKind) -> Result<Self, ApiError> {
         let paging = Paging::from_query(query)?;
-        let ordering =
+        let mut ordering =
             Ordering::parse(query.get("orderBy"), query.get("order"), kind).map_err(|e| ApiError::BadRequest(e.0))?;
         let filter = match query.get("search") {
             Some(search) => Filter::parse(search, kind).map_err(|e| ApiError::BadRequest(e.0))?,
             None => None,
         };
+        if let Some(raw) = query.get("after_id") {
+            let raw = raw.trim();
+            // Only the hyphenated 8-4-4-4-12 form, as for path ids.
+            let after = (raw.len() == 36).then(|| Uuid::try_parse(raw).ok()).flatten();
+            let after = after.ok_or_else(|| ApiError::BadRequest(AFTER_ID_MESSAGE.into()))?;
+            if query.get("orderBy").is_some() {
+                return Err(ApiError::BadRequest("orderBy cannot be combined with after_id".into()));
+            }
+            if paging.page != 1 {
+                return Err(ApiError::BadRequest("page cannot be combined with after_id".into()));
+            }
+            let descending = query.get("order").is_some_and(|order| order.trim().eq_ignore_ascii_case("desc"));
+            ordering = Ordering::after_id(after, descending);
+        }
         Ok(ListParams { paging, ordering, filter })
     }
 }
+
+const AFTER_ID_MESSAGE: &str = "after_id must be a UUID";
 
 fn path_id(req: &HttpRequest, name: &str) -> PathId {
     PathId::parse(req.match_info().get(name).unwrap_or_default())

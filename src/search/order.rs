@@ -2,6 +2,7 @@
 //! ends with `id` so the order is total and paging is stable.
 
 use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
 
 use super::fields::{self, Field};
 use super::sql::push_label;
@@ -12,6 +13,8 @@ const MAX_ELEMENTS: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ordering {
     keys: Vec<SortKey>,
+    /// A keyset walk (`after_id`): only rows past this id, in the direction of the one key, `id`.
+    after_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,7 @@ impl Ordering {
                     SortKey { target: SortTarget::Column("created_at"), descending },
                     SortKey { target: SortTarget::Column("id"), descending },
                 ],
+                after_id: None,
             });
         };
 
@@ -74,7 +78,21 @@ impl Ordering {
             let descending = keys.last().is_some_and(|key| key.descending);
             keys.push(SortKey { target: id, descending });
         }
-        Ok(Ordering { keys })
+        Ok(Ordering { keys, after_id: None })
+    }
+
+    /// A keyset walk: the rows after `after` in `id` order (ascending unless `descending`). Each
+    /// page starts where the last one ended, so a walk over the whole fleet costs the same at
+    /// every page (the primary key serves it), unlike an OFFSET.
+    pub fn after_id(after: Uuid, descending: bool) -> Ordering {
+        Ordering { keys: vec![SortKey { target: SortTarget::Column("id"), descending }], after_id: Some(after) }
+    }
+
+    /// Pushes ` AND id > $n` (or `<` when walking down) for a keyset walk; nothing otherwise.
+    pub fn push_keyset_condition(&self, qb: &mut QueryBuilder<'_, Postgres>) {
+        if let (Some(after), Some(key)) = (self.after_id, self.keys.first()) {
+            qb.push(if key.descending { " AND id < " } else { " AND id > " }).push_bind(after);
+        }
     }
 
     /// Pushes the ORDER BY list without the `ORDER BY` keyword, e.g. `name ASC, id ASC`.

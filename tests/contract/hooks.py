@@ -31,8 +31,8 @@ from schemathesis.specs.openapi.checks import (
 
 # Rust's `str::trim` (Unicode White_Space), which the server applies to query values.
 WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
-# Parameters whose value the server trims before reading it (§6.1).
-TRIMMED = {"page", "pageSize", "size"}
+# Parameters whose value the server trims before reading it (§6.1, and `after_id`).
+TRIMMED = {"page", "pageSize", "size", "after_id"}
 OTHER_LOCATIONS = (ParameterLocation.BODY, ParameterLocation.PATH, ParameterLocation.HEADER, ParameterLocation.COOKIE)
 
 # hyperfleet-8 details that no OpenAPI 3.0 schema can rule out.
@@ -46,6 +46,7 @@ UNEXPRESSIBLE_CONTENT = re.compile(
 )
 # hyperfleet-21 reasons about the other list parameters, whose rules the document does state.
 EXPRESSIBLE_QUERY = re.compile(r"^(page|pageSize|size|order|orderBy) |^bad order value ")
+COMBINED_WITH_AFTER_ID = re.compile(r"^(orderBy|page) cannot be combined with after_id$")
 
 
 def _refused_for_an_unexpressible_rule(case, response) -> bool:
@@ -59,6 +60,9 @@ def _refused_for_an_unexpressible_rule(case, response) -> bool:
         details = body.get("details") or []
         return bool(details) and all(UNEXPRESSIBLE_CONTENT.search(d.get("error", "")) for d in details)
     if body.get("code") == "hyperfleet-21":
+        # A rule across two parameters: `after_id` with `orderBy`, or with a page past the first.
+        if COMBINED_WITH_AFTER_ID.search(body.get("reason", "")):
+            return bool(str((case.query or {}).get("after_id") or "").strip(WHITESPACE))
         # The search grammar (§6.3) is beyond a pattern: any search error of a request with a search.
         search = (case.query or {}).get("search")
         return bool(str(search or "").strip(WHITESPACE)) and not EXPRESSIBLE_QUERY.search(body.get("reason", ""))
