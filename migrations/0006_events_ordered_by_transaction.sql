@@ -1,7 +1,7 @@
 -- Event ids without the event-order lock (issue 15). An id is the writing transaction's id (xid8)
 -- shifted left by 16 bits, plus the event's 1-based position within that transaction. Writers no
 -- longer wait for each other; readers see only ids below events_horizon(): the oldest transaction
--- of this database still running in the reader's snapshot, shifted the same way. Every transaction below that
+-- still running in the reader's snapshot, shifted the same way. Every transaction below that
 -- horizon has ended, and every later one has a larger xid, so no event can ever appear below an id
 -- a reader has already seen: the log is gap-free and ordered for every reader, as before.
 
@@ -22,25 +22,12 @@ END
 $$;
 
 -- The reader cut: every event id below it belongs to a transaction that has ended, as seen by the
--- calling statement's snapshot. It is the oldest transaction still running in that snapshot,
--- leaving out those running in another database (they cannot write this table), or the snapshot's
--- xmax when none is left. A transaction that the snapshot saw running but that has ended by the
--- time pg_stat_activity is read is not found there, so it still counts: the cut errs low, never
--- high. (pg_stat_activity shows transaction ids as 32-bit xids; running ones never collide.)
--- Readers call it as `(SELECT events_horizon())`, so a statement evaluates it once.
+-- calling statement's snapshot: the oldest transaction still running (pg_snapshot_xmin, which
+-- spans every database of the server), shifted like the ids. Readers call it as
+-- `(SELECT events_horizon())`, so a statement evaluates it once and can bound an index scan by it.
 CREATE FUNCTION events_horizon() RETURNS bigint
 LANGUAGE sql STABLE AS $$
-  SELECT least(
-           pg_snapshot_xmax(s)::text::bigint,
-           (SELECT min(x::text::bigint)
-            FROM pg_snapshot_xip(s) AS x
-            WHERE x::text::bigint % 4294967296 NOT IN (
-              SELECT a.backend_xid::text::bigint
-              FROM pg_stat_activity AS a
-              WHERE a.backend_xid IS NOT NULL
-                AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())))
-         ) << 16
-  FROM pg_current_snapshot() AS s
+  SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16
 $$;
 
 -- Ids drawn from the old identity sequence must stay below every new id.

@@ -23,7 +23,7 @@ pub use processor::{EventHandler, EventRecord, Processor};
 pub use watch::WatchHub;
 
 /// How long a read of the events list waits at most for the writers that began before it.
-const SETTLE_LIMIT: Duration = Duration::from_secs(1);
+const SETTLE_LIMIT: Duration = Duration::from_secs(2);
 const SETTLE_PAUSE_MAX: Duration = Duration::from_millis(20);
 
 /// Waits (briefly, at most [`SETTLE_LIMIT`]) until every transaction that had begun when it is
