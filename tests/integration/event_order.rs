@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyperfleet::dao::events::{self as dao, EventQuery, NewEvent};
-use hyperfleet::events::EventFilter;
+use hyperfleet::model::event::{EventFilter, EventType};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -39,7 +39,7 @@ async fn write(pool: PgPool, writer: usize) {
             tokio::time::sleep(Duration::from_millis(r % 7)).await;
         }
         let events: Vec<NewEvent> = (0..=(r % 3))
-            .map(|_| NewEvent { source: "Clusters", source_id: Uuid::now_v7(), event_type: "Update" })
+            .map(|_| NewEvent { source: "Clusters", source_id: Uuid::now_v7(), event_type: EventType::Update })
             .collect();
         dao::append(&mut tx, &events).await.unwrap();
         tokio::time::sleep(Duration::from_millis((r >> 8) % 9)).await;
@@ -126,7 +126,7 @@ async fn thirty_two_concurrent_writers_never_make_a_reader_skip_or_reorder_an_ev
 async fn event_ids_follow_the_writing_transaction_and_the_order_within_it(pool: PgPool) {
     let mut tx = pool.begin().await.unwrap();
     let xid: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint").fetch_one(&mut *tx).await.unwrap();
-    let event = |n: u128| NewEvent { source: "Clusters", source_id: Uuid::from_u128(n), event_type: "Create" };
+    let event = |n: u128| NewEvent { source: "Clusters", source_id: Uuid::from_u128(n), event_type: EventType::Create };
     let first = dao::append(&mut tx, &[event(1), event(2)]).await.unwrap();
     let second = dao::append(&mut tx, &[event(3)]).await.unwrap();
     tx.commit().await.unwrap();
@@ -155,7 +155,7 @@ async fn an_open_older_transaction_hides_newer_events_until_it_ends(pool: PgPool
 
     // An older writer holds its transaction id; a newer create commits meanwhile.
     let mut older = pool.begin().await.unwrap();
-    let older_event = NewEvent { source: "Clusters", source_id: Uuid::now_v7(), event_type: "Update" };
+    let older_event = NewEvent { source: "Clusters", source_id: Uuid::now_v7(), event_type: EventType::Update };
     sqlx::query("SELECT pg_current_xact_id()").execute(&mut *older).await.unwrap();
     let newer = ClusterFactory::new().create(&app).await;
     tokio::time::sleep(Duration::from_millis(100)).await;

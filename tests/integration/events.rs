@@ -41,7 +41,7 @@ where
 pub async fn all_events(app: &TestApp) -> Vec<Value> {
     eventually("the event horizon passes every event", || async {
         sqlx::query_scalar::<_, bool>("SELECT events_horizon() > (SELECT coalesce(max(id), 0) FROM events)")
-            .fetch_one(app.state.db.pool())
+            .fetch_one(app.state.context.db.pool())
             .await
             .unwrap()
     })
