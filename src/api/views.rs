@@ -10,6 +10,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::dao::json_text::JsonText;
 use crate::dao::statuses::StatusRow;
 use crate::dao::ResourceRow;
 use crate::model::format::{cluster_href, node_pool_href, serialize_time};
@@ -51,7 +52,7 @@ pub struct ResourceStatus {
     pub updated_at: DateTime<Utc>,
     /// Summaries as aggregation stored them.
     #[schema(value_type = Vec<ConditionAvailable>)]
-    pub adapters: Value,
+    pub adapters: JsonText,
 }
 
 /// A reference to the parent cluster of a node pool.
@@ -71,9 +72,9 @@ pub struct Cluster {
     pub name: String,
     pub generation: i32,
     #[schema(value_type = Object)]
-    pub spec: Value,
+    pub spec: JsonText,
     #[schema(value_type = HashMap<String, String>)]
-    pub labels: Value,
+    pub labels: JsonText,
     pub status: ResourceStatus,
     #[serde(serialize_with = "serialize_time")]
     pub created_at: DateTime<Utc>,
@@ -92,9 +93,9 @@ pub struct NodePool {
     pub name: String,
     pub generation: i32,
     #[schema(value_type = Object)]
-    pub spec: Value,
+    pub spec: JsonText,
     #[schema(value_type = HashMap<String, String>)]
-    pub labels: Value,
+    pub labels: JsonText,
     pub owner_references: ObjectReference,
     pub status: ResourceStatus,
     #[serde(serialize_with = "serialize_time")]
@@ -122,14 +123,32 @@ impl Resource {
     }
 }
 
-impl From<ResourceRow> for Resource {
-    fn from(row: ResourceRow) -> Self {
+/// A JSON column of a row as a response carries it: text read from the database passes
+/// through; a tree a writer holds is rendered once.
+pub trait JsonColumn {
+    fn into_json_text(self) -> JsonText;
+}
+
+impl JsonColumn for Value {
+    fn into_json_text(self) -> JsonText {
+        JsonText::from_value(&self)
+    }
+}
+
+impl JsonColumn for JsonText {
+    fn into_json_text(self) -> JsonText {
+        self
+    }
+}
+
+impl<J: JsonColumn> From<ResourceRow<J>> for Resource {
+    fn from(row: ResourceRow<J>) -> Self {
         let status = ResourceStatus {
             phase: row.status_phase,
             observed_generation: row.status_observed_generation,
             last_transition_time: row.status_last_transition_time,
             updated_at: row.status_updated_at,
-            adapters: row.status_adapters,
+            adapters: row.status_adapters.into_json_text(),
         };
         match row.cluster_id {
             None => Resource::Cluster(Cluster {
@@ -138,8 +157,8 @@ impl From<ResourceRow> for Resource {
                 href: cluster_href(row.id),
                 name: row.name,
                 generation: row.generation,
-                spec: row.spec,
-                labels: row.labels,
+                spec: row.spec.into_json_text(),
+                labels: row.labels.into_json_text(),
                 status,
                 created_at: row.created_at,
                 updated_at: row.updated_at,
@@ -152,8 +171,8 @@ impl From<ResourceRow> for Resource {
                 href: node_pool_href(cluster_id, row.id),
                 name: row.name,
                 generation: row.generation,
-                spec: row.spec,
-                labels: row.labels,
+                spec: row.spec.into_json_text(),
+                labels: row.labels.into_json_text(),
                 owner_references: ObjectReference {
                     id: cluster_id,
                     kind: ResourceKind::Cluster.kind(),

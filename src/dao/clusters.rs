@@ -4,7 +4,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{ResourceRow, StatusUpdate};
+use super::{ResourceRow, ResourceView, StatusUpdate};
 
 pub async fn insert(
     conn: &mut PgConnection,
@@ -33,12 +33,12 @@ pub async fn insert(
     .await
 }
 
-pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<ResourceRow>, sqlx::Error> {
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<ResourceView>, sqlx::Error> {
     sqlx::query_as!(
-        ResourceRow,
-        r#"SELECT id, NULL::uuid AS "cluster_id?", name, spec, labels, generation, status_phase,
+        ResourceView,
+        r#"SELECT id, NULL::uuid AS "cluster_id?", name, spec AS "spec: _", labels AS "labels: _", generation, status_phase,
                   status_observed_generation, status_last_transition_time, status_updated_at,
-                  status_adapters, created_at, updated_at, created_by, updated_by
+                  status_adapters AS "status_adapters: _", created_at, updated_at, created_by, updated_by
            FROM clusters WHERE id = $1 AND deleted_at IS NULL"#,
         id,
     )

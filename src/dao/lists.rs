@@ -5,7 +5,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::ResourceRow;
+use super::ResourceView;
 use crate::model::kind::ResourceKind;
 use crate::search::{Filter, Ordering};
 
@@ -92,12 +92,12 @@ pub fn resources_statement(query: &ResourceQuery<'_>) -> QueryBuilder<'static, P
     qb
 }
 
-pub async fn resources(conn: &mut PgConnection, query: &ResourceQuery<'_>) -> Result<Page<ResourceRow>, sqlx::Error> {
+pub async fn resources(conn: &mut PgConnection, query: &ResourceQuery<'_>) -> Result<Page<ResourceView>, sqlx::Error> {
     let rows = resources_statement(query).build().fetch_all(conn).await?;
     page_of(&rows)
 }
 
-fn page_of(rows: &[PgRow]) -> Result<Page<ResourceRow>, sqlx::Error> {
+fn page_of(rows: &[PgRow]) -> Result<Page<ResourceView>, sqlx::Error> {
     let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
     let total: i64 = first.try_get("total")?;
     let parent_exists: bool = first.try_get("parent_exists")?;
@@ -105,7 +105,7 @@ fn page_of(rows: &[PgRow]) -> Result<Page<ResourceRow>, sqlx::Error> {
     for row in rows {
         // A page past the end is the one row of the LEFT JOIN with no resource in it.
         if row.try_get::<Option<Uuid>, _>("id")?.is_some() {
-            items.push(ResourceRow::from_row(row)?);
+            items.push(ResourceView::from_row(row)?);
         }
     }
     Ok(Page { total, items, parent_exists })

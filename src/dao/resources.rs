@@ -5,17 +5,17 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{clusters, node_pools, ResourceRow, StatusUpdate};
+use super::{clusters, node_pools, ResourceRow, ResourceView, StatusUpdate};
 use crate::model::inputs::NewResource;
 use crate::model::kind::ResourceKind;
 
-/// Reads a live resource: `id` is the cluster's own for a cluster.
+/// Reads a live resource for a response: `id` is the cluster's own for a cluster.
 pub async fn get(
     conn: &mut PgConnection,
     kind: ResourceKind,
     cluster_id: Uuid,
     id: Uuid,
-) -> Result<Option<ResourceRow>, sqlx::Error> {
+) -> Result<Option<ResourceView>, sqlx::Error> {
     match kind {
         ResourceKind::Cluster => clusters::get(conn, id).await,
         ResourceKind::NodePool => node_pools::get(conn, cluster_id, id).await,

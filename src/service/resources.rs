@@ -8,7 +8,7 @@ use super::{lock, missing, record_events, statuses, Context};
 use crate::dao::events::{self, NewEvent};
 use crate::dao::lists::{self, Page, ResourceQuery};
 use crate::dao::statuses as dao_statuses;
-use crate::dao::{clusters, node_pools, resources, ResourceRow};
+use crate::dao::{clusters, node_pools, resources, ResourceRow, ResourceView};
 use crate::error::{cut_quoted, unique_violation, ApiError};
 use crate::model::event::EventType;
 use crate::model::inputs::{NewResource, ResourcePatch};
@@ -17,14 +17,14 @@ use crate::model::path::ResourcePath;
 
 /// A page of clusters or node pools.
 #[tracing::instrument(skip_all)]
-pub async fn list(ctx: &Context, query: &ResourceQuery<'_>) -> Result<Page<ResourceRow>, ApiError> {
+pub async fn list(ctx: &Context, query: &ResourceQuery<'_>) -> Result<Page<ResourceView>, ApiError> {
     let mut conn = ctx.db.acquire().await?;
     Ok(lists::resources(&mut conn, query).await?)
 }
 
 /// Reads a live cluster or node pool.
 #[tracing::instrument(skip_all)]
-pub async fn get(ctx: &Context, path: &ResourcePath) -> Result<ResourceRow, ApiError> {
+pub async fn get(ctx: &Context, path: &ResourcePath) -> Result<ResourceView, ApiError> {
     let ids = path.ids()?;
     let mut conn = ctx.db.acquire().await?;
     let found = match ids {

@@ -21,6 +21,7 @@ mod limits;
 mod lists;
 mod pipeline;
 mod plans;
+mod raw_json;
 mod search;
 mod spec;
 mod statuses;
