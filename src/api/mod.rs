@@ -161,7 +161,10 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 /// The API server's routes. `write_timeout` bounds every handler except streaming ones.
 pub fn configure(cfg: &mut web::ServiceConfig, write_timeout: Duration) {
-    for endpoint in endpoints() {
+    // actix tries routes in registration order: the API's own first, so no API request pays for
+    // matching the documentation routes (the Swagger UI asset route is a pattern).
+    let (documentation, api): (Vec<_>, Vec<_>) = endpoints().into_iter().partition(|e| e.documentation);
+    for endpoint in api.into_iter().chain(documentation) {
         let resource =
             endpoint.operations.into_iter().fold(
                 resource(endpoint.path, endpoint.allow, (!endpoint.streaming).then_some(write_timeout)),
