@@ -81,7 +81,7 @@ for scenario in $SCENARIOS; do
     say "$scenario: pgbench ${DURATION}s c=$CONNECTIONS"
     limit=$(run_pgbench "$scenario")
     drain_events
-    results+=("$scenario $service $limit")
+    results+=("$scenario $service $limit load=$(cut -d' ' -f1 /proc/loadavg)")
     say "$scenario: service {$service} limit {$limit}"
 done
 rss_after=$(rss_mib "$SERVER_PID")
@@ -107,14 +107,14 @@ fi
     echo
     echo "HyperFleet API vs pgbench (same SQL), ${DURATION}s per scenario, concurrency $CONNECTIONS, $(nproc) cores"
     echo "seed: $nids clusters through the API; $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    printf '%-11s %9s %8s %8s %7s %7s %10s %9s %6s\n' scenario "req/s" "p50 ms" "p99 ms" non2xx sockerr "pg tps" "pg lat ms" ratio
+    printf '%-11s %9s %8s %8s %7s %7s %10s %9s %6s %5s\n' scenario "req/s" "p50 ms" "p99 ms" non2xx sockerr "pg tps" "pg lat ms" ratio load
     for line in "${results[@]}"; do
         read -r name rest <<<"$line"
         rps=$(field "$rest" rps) tps=$(field "$rest" tps)
         ratio=$(awk -v a="$rps" -v b="$tps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-        printf '%-11s %9s %8s %8s %7s %7s %10s %9s %6s\n' "$name" "$rps" "$(field "$rest" p50_ms)" \
+        printf '%-11s %9s %8s %8s %7s %7s %10s %9s %6s %5s\n' "$name" "$rps" "$(field "$rest" p50_ms)" \
             "$(field "$rest" p99_ms)" "$(field "$rest" non2xx)" "$(field "$rest" socket_errors)" "$tps" \
-            "$(field "$rest" lat_ms)" "$ratio"
+            "$(field "$rest" lat_ms)" "$ratio" "$(field "$rest" load)"
     done
     echo "server RSS: $rss_before MiB after seeding, $rss_after MiB after the run"
     [ ${#references[@]} -eq 0 ] || { echo "reference limits (plain SQL, from $live live clusters):"; printf '  %s\n' "${references[@]}"; }

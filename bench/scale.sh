@@ -73,15 +73,17 @@ for size in $SIZES; do
     psql -X -q "$url" -c "\\copy (SELECT id FROM clusters ORDER BY random() LIMIT 10000) TO '$OUT_DIR/scale_ids.txt'"
     get=$(IDS_FILE="$OUT_DIR/scale_ids.txt" run_wrk get.lua "$DURATION" "$CONNECTIONS")
     list=$(run_wrk list.lua "$DURATION" "$CONNECTIONS")
+    search=$(run_wrk search.lua "$DURATION" "$CONNECTIONS")
     # The statement the service runs for the first page, and its count(*) on its own.
     list_ms=$(pg_latency "$(sed 's/\$1/0/; s/\$2/100/; s/\$3/0/' <<<"$list_sql")")
     count_ms=$(pg_latency "SELECT count(*) FROM clusters WHERE deleted_at IS NULL")
-    rows+=("$size get[$get] list[$list] list_sql_ms=$list_ms count_ms=$count_ms")
-    say "  $size: get {$get} list {$list} list statement $list_ms ms, count $count_ms ms (1 client)"
+    rows+=("$size get[$get] list[$list] search[$search] list_sql_ms=$list_ms count_ms=$count_ms load=$(cut -d' ' -f1 /proc/loadavg)")
+    say "  $size: get {$get} list {$list} search {$search} list statement $list_ms ms, count $count_ms ms (1 client)"
 done
 
 # EXPLAIN each list statement as the service runs it: a prepared statement, executed with the
 # first page's and a deep page's offset.
+deep_id=$(psql -X -At "$url" -c "SELECT id FROM clusters WHERE deleted_at IS NULL ORDER BY id DESC OFFSET 100 LIMIT 1")
 {
     echo "EXPLAIN (ANALYZE, BUFFERS) at $(psql -X -At "$url" -c 'SELECT count(*) FROM clusters') clusters;"
     echo "pages of 100: page 1 (offset 0) and page $DEEP_PAGE (offset $(( (DEEP_PAGE - 1) * 100 )))"
@@ -91,6 +93,8 @@ done
         for page in 1 "$DEEP_PAGE"; do
             offset=$(( (page - 1) * 100 ))
             case "$name" in
+                # A keyset walk has no offset: its deep page starts 100 ids before the highest.
+                clusters_keyset) args="0, '$( [ "$page" = 1 ] && echo 00000000-0000-0000-0000-000000000000 || echo "$deep_id")', 100, 0" ;;
                 clusters_label) args="'{\"team\": \"team-7\"}', '{\"team\": \"team-7\"}', $offset, 100, $offset" ;;
                 clusters_phase) args="'Ready', 'Ready', $offset, 100, $offset" ;;
                 *) args="$offset, 100, $offset" ;;
@@ -112,14 +116,16 @@ say "plans written to $OUT_DIR/explain.txt"
 {
     echo
     echo "Scaling: wrk ${DURATION}s c=$CONNECTIONS per size; pgbench 1 client for the statement and its count"
-    printf '%9s %9s %8s %8s | %9s %8s %8s | %12s %9s\n' clusters "get r/s" "p50 ms" "p99 ms" "list r/s" "p50 ms" \
-        "p99 ms" "list sql ms" "count ms"
+    printf '%9s %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %12s %9s %5s\n' clusters "get r/s" "p50 ms" "p99 ms" \
+        "list r/s" "p50 ms" "p99 ms" "srch r/s" "p50 ms" "p99 ms" "list sql ms" "count ms" load
     for row in "${rows[@]}"; do
         size=${row%% *}
         get=$(sed 's/.*get\[\([^]]*\)\].*/\1/' <<<"$row") list=$(sed 's/.*list\[\([^]]*\)\].*/\1/' <<<"$row")
-        printf '%9s %9s %8s %8s | %9s %8s %8s | %12s %9s\n' "$size" "$(field "$get" rps)" "$(field "$get" p50_ms)" \
-            "$(field "$get" p99_ms)" "$(field "$list" rps)" "$(field "$list" p50_ms)" "$(field "$list" p99_ms)" \
-            "$(field "$row" list_sql_ms)" "$(field "$row" count_ms)"
+        search=$(sed 's/.*search\[\([^]]*\)\].*/\1/' <<<"$row")
+        printf '%9s %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %12s %9s %5s\n' "$size" "$(field "$get" rps)" \
+            "$(field "$get" p50_ms)" "$(field "$get" p99_ms)" "$(field "$list" rps)" "$(field "$list" p50_ms)" \
+            "$(field "$list" p99_ms)" "$(field "$search" rps)" "$(field "$search" p50_ms)" "$(field "$search" p99_ms)" \
+            "$(field "$row" list_sql_ms)" "$(field "$row" count_ms)" "$(field "$row" load)"
     done
     echo "server RSS after the run: $(rss_mib "$SERVER_PID") MiB"
 } | tee "$OUT_DIR/scale.txt"

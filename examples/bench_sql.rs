@@ -53,6 +53,7 @@ fn main() {
             ("clusters_phase", list_statement(ResourceKind::Cluster, None, Some("status.phase='Ready'"))),
             ("clusters_by_name", list_statement(ResourceKind::Cluster, Some("name"), None)),
             ("nodepools", list_statement(ResourceKind::NodePool, None, None)),
+            ("clusters_keyset", keyset_statement()),
         ];
         for (name, sql) in statements {
             println!("{name}\t{}", one_line(&sql));
@@ -130,6 +131,20 @@ fn list_statement(kind: ResourceKind, order_by: Option<&str>, search: Option<&st
         offset: 0,
     })
     .into_sql()
+}
+
+/// The statement of `GET /clusters?after_id=…` (a keyset walk, ascending ids).
+fn keyset_statement() -> String {
+    let ordering = Ordering::after_id(uuid::Uuid::nil(), false);
+    let query = ResourceQuery {
+        kind: ResourceKind::Cluster,
+        cluster: None,
+        filter: None,
+        ordering: &ordering,
+        limit: 100,
+        offset: 0,
+    };
+    resources_statement(&query).into_sql()
 }
 
 fn one_line(sql: &str) -> String {
