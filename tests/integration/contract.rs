@@ -29,6 +29,7 @@ const MIGRATOR: &sqlx::migrate::Migrator = &hyperfleet::MIGRATOR;
 const DOCUMENTATION_ROUTES: &[&str] = &[
     "/api/hyperfleet/v1/openapi",
     "/openapi",
+    "/api/hyperfleet/v1/asyncapi",
     "/api/hyperfleet/v1/openapi.html",
     "/openapi-ui",
     "/api/hyperfleet/v1/swagger-ui/{file}",
