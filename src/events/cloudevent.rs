@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::model::format::{cluster_href, node_pool_href, serialize_time};
 use crate::dao::events::UnpublishedRow;
+use crate::model::format::{cluster_href, node_pool_href, serialize_time};
 
 /// `content-type` of every message (structured mode: the whole event is the body).
 pub const CONTENT_TYPE: &str = "application/cloudevents+json";

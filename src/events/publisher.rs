@@ -31,10 +31,10 @@ use sqlx::{ConnectOptions, Connection as _, PgConnection};
 use tokio::sync::{watch, Notify};
 
 use super::cloudevent::{self, CloudEvent};
-use crate::error::error_chain;
 use crate::build_info;
 use crate::config::BrokerSettings;
 use crate::dao::events::{self as dao, UnpublishedRow};
+use crate::error::error_chain;
 use crate::metrics::BrokerMetrics;
 
 /// Events published (and confirmed) per round.
