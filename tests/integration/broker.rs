@@ -370,9 +370,12 @@ async fn an_unroutable_event_is_retried_until_a_queue_is_bound_and_nothing_is_sk
     delete_topology(&url, &exchange, &queue).await;
 }
 
+/// Flags, environment, and the message expected on stderr.
+type BadSetting = (&'static [&'static str], &'static [(&'static str, &'static str)], &'static str);
+
 #[tokio::test]
 async fn a_bad_broker_setting_exits_with_2_naming_the_flag_without_echoing_the_url() {
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    let cases: [BadSetting; 4] = [
         (
             &["--broker-url=http://app:s3cret@mq.example.com/"],
             &[],
