@@ -118,11 +118,23 @@ cmd_private() { # DIR
 }
 
 cmd_stop() { # DIR
-    local dir="${1:?usage: dev-mq.sh stop DIR}"
+    local dir="${1:?usage: dev-mq.sh stop DIR}" pid tries=0
     [ -s "$dir/ports" ] || return 0
     dir="$(cd "$dir" && pwd)"
+    pid="$(cat "$dir/node.pid" 2>/dev/null || true)"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    # `rabbitmqctl stop PIDFILE` can wait forever when the node removes its pid file first, so
+    # stop without it and watch the process; a node that hangs is killed after 60 s.
     # shellcheck disable=SC2046
-    as_mq_user $(node_env "$dir") "$SBIN/rabbitmqctl" -q stop "$dir/node.pid" >/dev/null 2>&1 || true
+    as_mq_user $(node_env "$dir") timeout 60 "$SBIN/rabbitmqctl" -q stop >/dev/null 2>&1 || true
+    while kill -0 "$pid" 2>/dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -ge 120 ]; then
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.5
+    done
 }
 
 cmd_url() {
