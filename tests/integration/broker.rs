@@ -20,7 +20,6 @@ use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-use crate::events::metrics_text;
 use crate::factories::{ClusterFactory, NodePoolFactory};
 use crate::helpers::{Answer, TestApp};
 
@@ -201,6 +200,15 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The replica's `/metrics`, on a fresh connection each time: these tests poll it while the
+/// replica is busy, and a pooled keep-alive connection the server has just closed would fail
+/// the request for reasons that have nothing to do with the test.
+async fn metrics_text(app: &TestApp) -> String {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(10)).build().unwrap();
+    let response = client.get(format!("{}/metrics", app.metrics_address)).send().await.expect("/metrics answers");
+    response.text().await.expect("the metrics are readable")
 }
 
 /// The value of an unlabelled metric line (`name value`).
