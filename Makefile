@@ -42,9 +42,18 @@ db/setup: ## prepare the development and test databases and print their URLs
 db/teardown: ## stop and delete the private PostgreSQL cluster under .dev/ (if one was made)
 	$(DEV_DB) teardown
 
+.PHONY: mq/setup
+mq/setup: ## print the AMQP URL of a development RabbitMQ (BROKER_URL, else 127.0.0.1:5672, else a private node)
+	@scripts/dev-mq.sh url
+
+.PHONY: mq/teardown
+mq/teardown: ## stop and delete the private RabbitMQ node under .dev/ (if one was made)
+	scripts/dev-mq.sh teardown
+
 .PHONY: test
-test: ## run every test (unit + integration) against a real PostgreSQL
+test: ## run every test (unit + integration) against a real PostgreSQL and RabbitMQ
 	export DATABASE_URL="$$($(DEV_DB) url hyperfleet_test)"; \
+	export BROKER_URL="$$(scripts/dev-mq.sh url)"; \
 	$(CARGO) test --locked --all-targets -- --test-threads=$(TEST_THREADS)
 
 .PHONY: fmt

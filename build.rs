@@ -1,12 +1,14 @@
 //! Fixes the build identity (`commit`, `build_time`) at compile time for `hyperfleet version`,
 //! `GET /api/hyperfleet` and `hyperfleet_build_info`. Both fall back to `unknown`, never empty.
-//! Also renders `openapi/openapi.yaml` as compact JSON into `OUT_DIR`, so the served document is
-//! a constant and a YAML the parser rejects fails the build instead of a request.
+//! Also renders `openapi/openapi.yaml` and `openapi/asyncapi.yaml` as compact JSON into `OUT_DIR`,
+//! so the served documents are constants and a YAML the parser rejects fails the build instead of
+//! a request.
 use std::path::Path;
 use std::process::Command;
 
 fn main() {
-    openapi_json();
+    yaml_to_json("openapi/openapi.yaml", "openapi.json");
+    yaml_to_json("openapi/asyncapi.yaml", "asyncapi.json");
     let commit = std::env::var("HYPERFLEET_BUILD_COMMIT")
         .ok()
         .filter(|c| !c.trim().is_empty())
@@ -44,12 +46,12 @@ fn main() {
 }
 
 /// Key order is kept (`preserve_order`), so the JSON lists paths and members as the YAML does.
-fn openapi_json() {
-    println!("cargo:rerun-if-changed=openapi/openapi.yaml");
-    let yaml = std::fs::read_to_string("openapi/openapi.yaml").expect("openapi/openapi.yaml is readable");
+fn yaml_to_json(source: &str, target: &str) {
+    println!("cargo:rerun-if-changed={source}");
+    let yaml = std::fs::read_to_string(source).unwrap_or_else(|e| panic!("{source} is readable: {e}"));
     let document: serde_json::Value =
-        serde_norway::from_str(&yaml).expect("openapi/openapi.yaml is YAML that maps to JSON");
-    let json = serde_json::to_vec(&document).expect("the OpenAPI document renders as JSON");
+        serde_norway::from_str(&yaml).unwrap_or_else(|e| panic!("{source} is YAML that maps to JSON: {e}"));
+    let json = serde_json::to_vec(&document).expect("the document renders as JSON");
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    std::fs::write(Path::new(&out).join("openapi.json"), json).expect("OUT_DIR is writable");
+    std::fs::write(Path::new(&out).join(target), json).expect("OUT_DIR is writable");
 }

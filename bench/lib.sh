@@ -2,7 +2,8 @@
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="$ROOT/target/release/hyperfleet"
+# BENCH_BIN: another build of the binary (with SKIP_BUILD=1), e.g. target/debug/hyperfleet.
+BIN="${BENCH_BIN:-$ROOT/target/release/hyperfleet}"
 OUT_DIR="${OUT_DIR:-$ROOT/target/bench}"
 export BENCH_WRK_DIR="$ROOT/bench/wrk"
 export SQLX_OFFLINE=true

@@ -8,7 +8,10 @@
 # and duration, right after, so the ratio holds on a noisy machine.
 #
 # Environment (defaults): DURATION=15 CONNECTIONS=32 WRK_THREADS=2 PGBENCH_JOBS=2
-#   SCENARIOS="get list search create status status_hot"
+#   SCENARIOS="get list search create status status_hot create_broker"
+#   create_broker = create with the server restarted with --broker-url (scripts/dev-mq.sh url;
+#   a durable queue bound to `#` takes every message); it adds the publish lag, commit to
+#   broker confirm, from `published_at - created_at` of the events it wrote.
 #   CLUSTERS=10000 NODEPOOL_CLUSTERS=1000 NODEPOOLS_PER_CLUSTER=2 STATUS_CLUSTERS=2000 ADAPTERS=4
 #   SKIP_BUILD=1 (reuse target/release/hyperfleet)  OUT_DIR=target/bench
 set -euo pipefail
@@ -18,7 +21,7 @@ cd "$ROOT"
 DURATION="${DURATION:-15}"
 CONNECTIONS="${CONNECTIONS:-32}"
 PGBENCH_JOBS="${PGBENCH_JOBS:-2}"
-SCENARIOS="${SCENARIOS:-get list search create status status_hot}"
+SCENARIOS="${SCENARIOS:-get list search create status status_hot create_broker}"
 DB_NAME=hyperfleet_bench
 
 trap stop_server EXIT
@@ -70,16 +73,60 @@ run_pgbench() { # SCENARIO -> "tps=… lat_ms=… failed=…"
 rss_before=$(rss_mib "$SERVER_PID")
 say "server RSS after seeding: $rss_before MiB"
 declare -A script_of=([get]=get.lua [list]=list.lua [search]=search.lua [create]=create.lua
-    [status]=status.lua [status_hot]=status.lua)
+    [status]=status.lua [status_hot]=status.lua [create_broker]=create.lua)
+declare -A pgbench_of=([create_broker]=create)
+
+# Restarts the server with publishing on, to a fresh exchange with one bound durable queue.
+BROKER_URL_BENCH="" BENCH_EXCHANGE="hyperfleet.bench.$$" BENCH_QUEUE="hyperfleet.bench.$$.all"
+start_publishing_server() {
+    BROKER_URL_BENCH="$("$ROOT/scripts/dev-mq.sh" url)"
+    cargo run --quiet --locked --example bench_broker -- bind "$BROKER_URL_BENCH" "$BENCH_EXCHANGE" "$BENCH_QUEUE"
+    stop_server
+    HYPERFLEET_BROKER_URL="$BROKER_URL_BENCH" HYPERFLEET_BROKER_EXCHANGE="$BENCH_EXCHANGE" start_server "$url"
+}
+cleanup() {
+    stop_server
+    if [ -n "$BROKER_URL_BENCH" ]; then
+        cargo run --quiet --locked --example bench_broker -- delete "$BROKER_URL_BENCH" "$BENCH_EXCHANGE" "$BENCH_QUEUE" >/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+# Waits until the broker has confirmed every event.
+drain_published() {
+    local left
+    for _ in $(seq 1 600); do
+        left=$(psql -X -At "$url" -c "SELECT count(*) FROM events WHERE published_at IS NULL")
+        [ "$left" = 0 ] && return
+        sleep 0.5
+    done
+    say "warning: $left events still unpublished"
+}
+lag=""
 results=()
 for scenario in $SCENARIOS; do
     say "$scenario: wrk ${DURATION}s c=$CONNECTIONS"
     hot=""
     [ "$scenario" = status_hot ] && hot="$hot_id"
+    if [ "$scenario" = create_broker ]; then
+        start_publishing_server
+        # Events written before publishing was on are handed over first; keep them out of the run.
+        drain_published
+        first_id=$(psql -X -At "$url" -c "SELECT COALESCE(max(id), 0) FROM events")
+    fi
     service=$(HOT_ID="$hot" IDS_FILE="$OUT_DIR/cluster_ids.txt" run_wrk "${script_of[$scenario]}" "$DURATION" "$CONNECTIONS")
     drain_events
+    if [ "$scenario" = create_broker ]; then
+        drain_published
+        lag=$(psql -X -At -F ' ' "$url" -c "SELECT count(*),
+                round(1000 * extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY published_at - created_at))::numeric, 1),
+                round(1000 * extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY published_at - created_at))::numeric, 1),
+                round(1000 * extract(epoch FROM max(published_at - created_at))::numeric, 1)
+            FROM events WHERE id > $first_id")
+        say "$scenario: publish lag (events, p50 ms, p99 ms, max ms): $lag"
+    fi
     say "$scenario: pgbench ${DURATION}s c=$CONNECTIONS"
-    limit=$(run_pgbench "$scenario")
+    limit=$(run_pgbench "${pgbench_of[$scenario]:-$scenario}")
     drain_events
     results+=("$scenario $service $limit load=$(cut -d' ' -f1 /proc/loadavg)")
     say "$scenario: service {$service} limit {$limit}"
@@ -117,5 +164,9 @@ fi
             "$(field "$rest" lat_ms)" "$ratio" "$(field "$rest" load)"
     done
     echo "server RSS: $rss_before MiB after seeding, $rss_after MiB after the run"
+    if [ -n "$lag" ]; then
+        read -r n p50 p99 max <<<"$lag"
+        echo "create_broker publish lag (created_at to published_at, $n events): p50 $p50 ms, p99 $p99 ms, max $max ms"
+    fi
     [ ${#references[@]} -eq 0 ] || { echo "reference limits (plain SQL, from $live live clusters):"; printf '  %s\n' "${references[@]}"; }
 } | tee "$OUT_DIR/summary.txt"

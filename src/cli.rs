@@ -231,6 +231,15 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1024..=67_108_864))]
     pub http_max_body_bytes: u64,
 
+    /// AMQP 0-9-1 URL of the message broker (amqp://user:pass@host:5672/vhost or amqps://);
+    /// turns on publishing every event as a CloudEvent. Unset: no publishing.
+    #[arg(long, env = "HYPERFLEET_BROKER_URL", hide_env_values = true)]
+    pub broker_url: Option<String>,
+
+    /// Durable topic exchange the events are published to (declared when missing).
+    #[arg(long, env = "HYPERFLEET_BROKER_EXCHANGE", default_value = "hyperfleet.events")]
+    pub broker_exchange: String,
+
     /// API server worker threads (0 = one per CPU).
     #[arg(long, env = "HYPERFLEET_API_WORKERS", default_value = "0",
           value_parser = clap::value_parser!(u16).range(0..=256))]

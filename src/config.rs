@@ -3,7 +3,7 @@
 //! Every option is a flag with a `HYPERFLEET_<FLAG>` environment fallback; the README's
 //! configuration table lists them all. Errors carry the exit status spec §1.2 asks for:
 //! 2 for an invalid value (named after its flag), 1 for a start-up failure such as an unreadable
-//! secret file. Secrets (the database password and URL) never appear in `Debug` output.
+//! secret file. Secrets (the database password and URL, the broker URL) never appear in `Debug` output.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
@@ -184,6 +184,8 @@ pub struct Settings {
     pub aggregation: AggregationSettings,
     pub events: EventSettings,
     pub cors: CorsSettings,
+    /// The message broker events are published to; `None` = no publishing.
+    pub broker: Option<BrokerSettings>,
 }
 
 fn non_empty(value: &str) -> Option<String> {
@@ -242,8 +244,75 @@ impl Settings {
                 watch_queue_limit: WATCH_QUEUE_LIMIT,
             },
             cors,
+            broker: BrokerSettings::from_args(args.broker_url.as_deref(), &args.broker_exchange)?,
         })
     }
+}
+
+/// Where events are published (issue 12).
+#[derive(Clone)]
+pub struct BrokerSettings {
+    /// Connection URI, including the password: never printed.
+    pub uri: lapin::uri::AMQPUri,
+    /// `scheme://host:port/vhost`, safe to log.
+    pub target: String,
+    pub exchange: String,
+}
+
+impl fmt::Debug for BrokerSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BrokerSettings")
+            .field("target", &self.target)
+            .field("exchange", &self.exchange)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BrokerSettings {
+    /// `None` when no URL is given (an empty value counts as absent).
+    pub fn from_args(url: Option<&str>, exchange: &str) -> Result<Option<Self>, ConfigError> {
+        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        // Never echo the URL: it may hold a password.
+        let invalid =
+            |why: &str| ConfigError { exit_code: 2, message: format!("invalid value for '--broker-url': {why}") };
+        let parsed = url::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(parsed.scheme(), "amqp" | "amqps") {
+            return Err(invalid("the scheme must be amqp or amqps"));
+        }
+        let host = match parsed.host() {
+            Some(url::Host::Domain(name)) => name.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => return Err(invalid("the URL has no host")),
+        };
+        let mut uri: lapin::uri::AMQPUri = url.parse().map_err(|e: String| invalid(&redact_url_error(&e)))?;
+        uri.authority.host = host;
+        let target = format!(
+            "{}://{}:{}/{}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default(),
+            uri.authority.port,
+            uri.vhost
+        );
+        if !valid_exchange_name(exchange) {
+            return Err(ConfigError::invalid(
+                "broker-exchange",
+                exchange,
+                "expected 1 to 255 characters of letters, digits, '-', '_', '.' and ':', not starting with 'amq.'",
+            ));
+        }
+        Ok(Some(BrokerSettings { uri, target, exchange: exchange.to_owned() }))
+    }
+}
+
+/// AMQP exchange names: a short string of `[A-Za-z0-9-_.:]`; `amq.` is reserved by the broker
+/// and the empty name is the default exchange, which cannot be declared.
+fn valid_exchange_name(name: &str) -> bool {
+    (1..=255).contains(&name.len())
+        && !name.starts_with("amq.")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 /// Reads one secret file: exactly one trailing `\n` or `\r\n` is removed. A missing file falls
@@ -368,6 +437,37 @@ mod tests {
             let err = BindAddress::parse("metrics-server-bindaddress", value).unwrap_err();
             assert_eq!(err.exit_code, 2, "value {value}");
             assert!(err.message.contains("--metrics-server-bindaddress"), "{}", err.message);
+        }
+    }
+
+    #[test]
+    fn broker_urls_keep_ip_hosts_and_never_show_the_password() {
+        let settings = BrokerSettings::from_args(Some("amqp://app:s3cret@10.1.2.3:5673/fleet"), "hyperfleet.events")
+            .unwrap()
+            .unwrap();
+        assert_eq!(settings.uri.authority.host, "10.1.2.3");
+        assert_eq!(settings.uri.authority.port, 5673);
+        assert_eq!(settings.uri.authority.userinfo.password, "s3cret");
+        assert_eq!(settings.target, "amqp://10.1.2.3:5673/fleet");
+        assert!(!format!("{settings:?}").contains("s3cret"));
+        let default_vhost = BrokerSettings::from_args(Some("amqp://guest:guest@[::1]/%2f"), "x").unwrap().unwrap();
+        assert_eq!((default_vhost.uri.authority.host.as_str(), default_vhost.uri.vhost.as_str()), ("::1", "/"));
+        assert!(BrokerSettings::from_args(Some("  "), "x").unwrap().is_none());
+        assert!(BrokerSettings::from_args(None, "x").unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_broker_settings_name_the_flag_exit_with_2_and_hide_the_url() {
+        for url in ["http://u:s3cret@host/", "not a url s3cret", "amqp://u:s3cret@host:99999/", "amqp:s3cret"] {
+            let err = BrokerSettings::from_args(Some(url), "hyperfleet.events").unwrap_err();
+            assert_eq!(err.exit_code, 2, "{url}");
+            assert!(err.message.contains("'--broker-url'"), "{url}: {}", err.message);
+            assert!(!err.message.contains("s3cret"), "{url}: {}", err.message);
+        }
+        for exchange in ["", "amq.topic", "with space", &"x".repeat(256)] {
+            let err = BrokerSettings::from_args(Some("amqp://localhost"), exchange).unwrap_err();
+            assert_eq!(err.exit_code, 2, "{exchange:?}");
+            assert!(err.message.contains("'--broker-exchange'"), "{exchange:?}: {}", err.message);
         }
     }
 

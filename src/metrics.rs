@@ -229,6 +229,63 @@ impl Metrics {
     }
 }
 
+/// The message-broker metrics (issue 12), registered only on replicas that publish, so a replica
+/// without `--broker-url` shows no broker series at all (rather than a backlog that reads 0).
+#[derive(Clone)]
+pub struct BrokerMetrics {
+    pub published: IntCounterVec,
+    pub publish_errors: IntCounter,
+    pub unpublished: IntGauge,
+    pub publish_lag: Histogram,
+    pub connected: IntGauge,
+}
+
+/// The `type` label values of `hyperfleet_broker_published_total` (the CloudEvent types).
+pub const BROKER_EVENT_TYPES: [&str; 6] = [
+    "com.hyperfleet.cluster.created",
+    "com.hyperfleet.cluster.updated",
+    "com.hyperfleet.cluster.deleted",
+    "com.hyperfleet.nodepool.created",
+    "com.hyperfleet.nodepool.updated",
+    "com.hyperfleet.nodepool.deleted",
+];
+
+impl Metrics {
+    /// Registers the broker metrics in this replica's registry; call once.
+    pub fn register_broker(&self) -> BrokerMetrics {
+        let r = &self.registry;
+        let metrics = BrokerMetrics {
+            published: counter_vec(
+                r,
+                "hyperfleet_broker_published_total",
+                "Events the broker confirmed, by CloudEvent type.",
+                &["type"],
+            ),
+            publish_errors: counter(
+                r,
+                "hyperfleet_broker_publish_errors_total",
+                "Publish attempts that failed: returned as unroutable, nacked, or lost with the connection.",
+            ),
+            unpublished: gauge(
+                r,
+                "hyperfleet_broker_unpublished_events",
+                "Committed events the broker has not confirmed yet (the backlog in PostgreSQL).",
+            ),
+            publish_lag: histogram(
+                r,
+                "hyperfleet_broker_publish_lag_seconds",
+                "Time from an event's commit to the broker's confirm.",
+                &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0],
+            ),
+            connected: gauge(r, "hyperfleet_broker_connected", "1 while connected to the message broker, else 0."),
+        };
+        for event_type in BROKER_EVENT_TYPES {
+            metrics.published.with_label_values(&[event_type]);
+        }
+        metrics
+    }
+}
+
 /// The `method` label: upper-case, or `OTHER` for anything outside the usual verbs.
 pub fn method_label(method: &Method) -> &'static str {
     match *method {

@@ -166,7 +166,11 @@ impl Application {
             })
             .map_err(|e| StartupError::Other(e.to_string()))?;
 
-        let health_state = web::Data::new(HealthState { lifecycle: Arc::clone(&lifecycle), db: db.clone() });
+        let health_state = web::Data::new(HealthState {
+            lifecycle: Arc::clone(&lifecycle),
+            db: db.clone(),
+            broker: events.broker_state(),
+        });
         let health_server = edge::serve(health_listeners, edge("health", Answers::Empty), ops_options(), move || {
             App::new().app_data(health_state.clone()).configure(health::configure)
         })
@@ -181,6 +185,7 @@ impl Application {
             api_ports = ?api_addrs,
             database = %settings.database.target,
             authentication = if settings.auth.enabled { "jwt" } else { "disabled" },
+            broker = settings.broker.as_ref().map_or("disabled", |b| b.target.as_str()),
             required_adapters_cluster = ?settings.aggregation.required_cluster,
             required_adapters_nodepool = ?settings.aggregation.required_nodepool,
             "hyperfleet started"

@@ -129,6 +129,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new("/api/hyperfleet", READ_ONLY).get(meta::get_api_metadata),
         Endpoint::documentation("/api/hyperfleet/v1/openapi").get(openapi::get_openapi),
         Endpoint::documentation("/openapi").get(openapi::get_openapi),
+        Endpoint::documentation("/api/hyperfleet/v1/asyncapi").get(openapi::get_asyncapi),
         Endpoint::documentation("/api/hyperfleet/v1/openapi.html").get(openapi::get_openapi_ui),
         Endpoint::documentation("/openapi-ui").get(openapi::get_openapi_ui),
         Endpoint::documentation("/api/hyperfleet/v1/swagger-ui/{file}").get(openapi::get_swagger_ui_asset),

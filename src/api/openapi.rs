@@ -1,5 +1,6 @@
 //! The contract as a served artifact (spec §4.3, §4.4): the OpenAPI document built into the
-//! binary, and a Swagger UI page whose assets are built in too, so it works without internet.
+//! binary, and a Swagger UI page whose assets are built in too, so it works without internet;
+//! also the AsyncAPI document of the event stream and the broker messages.
 //! Every route here is public and touches no database.
 
 use std::borrow::Cow;
@@ -17,6 +18,10 @@ pub const YAML: &[u8] = include_bytes!("../../openapi/openapi.yaml");
 
 /// The same document as compact JSON, rendered by `build.rs`.
 pub const JSON: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
+/// `openapi/asyncapi.yaml` (the watch stream and the broker messages, written by hand: TypeSpec
+/// does not emit AsyncAPI) as compact JSON, rendered by `build.rs`.
+pub const ASYNCAPI_JSON: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/asyncapi.json"));
 
 /// Where the page loads the document and its assets from; absolute, so the page works under both
 /// of its paths.
@@ -59,6 +64,11 @@ fn answer(content_type: &'static str, body: impl MessageBody + 'static) -> HttpR
 /// `GET /api/hyperfleet/v1/openapi` and `GET /openapi`.
 pub async fn get_openapi() -> HttpResponse {
     answer("application/json", JSON)
+}
+
+/// `GET /api/hyperfleet/v1/asyncapi`.
+pub async fn get_asyncapi() -> HttpResponse {
+    answer("application/json", ASYNCAPI_JSON)
 }
 
 /// `GET /api/hyperfleet/v1/openapi.html` and `GET /openapi-ui`.

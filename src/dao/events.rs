@@ -30,6 +30,8 @@ pub struct NewEvent {
 
 /// Inserts the events in the given order and notifies `events` with each id (delivered on
 /// commit). One round trip, and no lock: ids come from the transaction id (`events_next_id()`).
+/// Each event records the generation its resource has at this point of the transaction, which
+/// the broker message carries.
 pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<Vec<i64>, sqlx::Error> {
     let sources: Vec<&str> = events.iter().map(|e| e.source).collect();
     let ids: Vec<Uuid> = events.iter().map(|e| e.source_id).collect();
@@ -37,8 +39,12 @@ pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<Vec<
     // Rows are inserted in input order, so their positions (and ids) follow it.
     sqlx::query_scalar!(
         r#"WITH inserted AS (
-                    INSERT INTO events (source, source_id, event_type)
-                    SELECT u.source, u.source_id, u.event_type
+                    INSERT INTO events (source, source_id, event_type, generation)
+                    SELECT u.source, u.source_id, u.event_type,
+                           CASE u.source
+                               WHEN 'Clusters' THEN (SELECT c.generation FROM clusters c WHERE c.id = u.source_id)
+                               ELSE (SELECT np.generation FROM node_pools np WHERE np.id = u.source_id)
+                           END
                     FROM unnest($1::text[], $2::uuid[], $3::text[]) WITH ORDINALITY AS u(source, source_id, event_type, n)
                     ORDER BY u.n
                     RETURNING id)
@@ -214,4 +220,70 @@ pub async fn unreconciled_after(conn: &mut PgConnection, after: i64, limit: i64)
 
 pub async fn count_unreconciled(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM events WHERE reconciled_at IS NULL"#).fetch_one(conn).await
+}
+
+/// Session-level advisory lock held by the one replica that publishes events to the broker.
+pub const PUBLISHER_LOCK: (i32, i32) = (1_751_515_139, 0);
+
+/// Takes the publisher lock for the rest of the session, without waiting. Only ever called on a
+/// dedicated connection: a pooled one would hand the lock to whichever request got it next.
+pub async fn try_lock_publisher(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1, $2) AS "locked!""#, PUBLISHER_LOCK.0, PUBLISHER_LOCK.1)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn unlock_publisher(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT pg_advisory_unlock($1, $2) AS "unlocked!""#, PUBLISHER_LOCK.0, PUBLISHER_LOCK.1)
+        .fetch_one(conn)
+        .await?;
+    Ok(())
+}
+
+/// An event waiting for the broker, with what its message says about the resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnpublishedRow {
+    pub id: i64,
+    pub source: String,
+    pub source_id: Uuid,
+    pub event_type: String,
+    pub created_at: DateTime<Utc>,
+    /// The generation recorded with the event (the resource's current one for events written
+    /// before generations were recorded).
+    pub generation: i32,
+    /// The cluster of a node pool.
+    pub cluster_id: Option<Uuid>,
+}
+
+/// The oldest `limit` committed events the broker has not confirmed, in id order: the only query
+/// that decides which events the publisher may send next. Ids become visible in commit order
+/// (the event-order lock), so nothing committed later can have a smaller id than these.
+pub async fn unpublished(conn: &mut PgConnection, limit: i64) -> Result<Vec<UnpublishedRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UnpublishedRow,
+        r#"SELECT e.id, e.source, e.source_id, e.event_type, e.created_at,
+                  COALESCE(e.generation, c.generation, np.generation, 1) AS "generation!",
+                  np.cluster_id AS "cluster_id?"
+           FROM events e
+           LEFT JOIN clusters c ON e.source = 'Clusters' AND c.id = e.source_id
+           LEFT JOIN node_pools np ON e.source = 'NodePools' AND np.id = e.source_id
+           WHERE e.published_at IS NULL AND e.id < (SELECT events_horizon())
+           ORDER BY e.id LIMIT $1"#,
+        limit,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Records the broker's confirm of these events.
+pub async fn mark_published(conn: &mut PgConnection, ids: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE events SET published_at = now() WHERE id = ANY($1) AND published_at IS NULL", ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The backlog: committed events the broker has not confirmed.
+pub async fn count_unpublished(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM events WHERE published_at IS NULL"#).fetch_one(conn).await
 }

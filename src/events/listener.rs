@@ -1,5 +1,6 @@
 //! The replica's one `LISTEN events` connection, outside the pool (spec §9.3). Every
-//! notification wakes the watch tailer and queues the event for the processor. A lost connection
+//! notification wakes the watch tailer and the broker publisher and queues the event for the
+//! processor. A lost connection
 //! is re-opened with back-off (1 s doubling to 30 s); every (re)connect asks for a sweep, which
 //! covers whatever was committed while nobody listened.
 
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgPool;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 use super::processor::Work;
 use super::watch::WatchHub;
@@ -24,6 +25,7 @@ pub async fn run(
     connect_timeout: Duration,
     work: mpsc::UnboundedSender<Work>,
     hub: Arc<WatchHub>,
+    publisher: Option<Arc<Notify>>,
     mut stop: watch::Receiver<bool>,
 ) {
     // A pool of one is what `PgListener` reconnects through; it never reconnects on its own
@@ -55,7 +57,7 @@ pub async fn run(
                 // Anything committed before LISTEN took effect is found by this sweep.
                 let _ = work.send(Work::Sweep);
                 hub.wake();
-                let stopped = relay(&mut listener, &work, &hub, &mut stop).await;
+                let stopped = relay(&mut listener, &work, &hub, publisher.as_deref(), &mut stop).await;
                 drop(listener);
                 if stopped {
                     break;
@@ -89,6 +91,7 @@ async fn relay(
     listener: &mut PgListener,
     work: &mpsc::UnboundedSender<Work>,
     hub: &WatchHub,
+    publisher: Option<&Notify>,
     stop: &mut watch::Receiver<bool>,
 ) -> bool {
     loop {
@@ -97,16 +100,21 @@ async fn relay(
             received = listener.try_recv() => received,
         };
         match received {
-            Ok(Some(notification)) => match notification.payload().parse::<i64>() {
-                Ok(id) => {
-                    hub.wake_for(id);
-                    let _ = work.send(Work::Event(id));
+            Ok(Some(notification)) => {
+                if let Some(publisher) = publisher {
+                    publisher.notify_one();
                 }
-                Err(_) => {
-                    hub.wake();
-                    tracing::warn!(payload = notification.payload(), "ignoring a malformed event notification")
+                match notification.payload().parse::<i64>() {
+                    Ok(id) => {
+                        hub.wake_for(id);
+                        let _ = work.send(Work::Event(id));
+                    }
+                    Err(_) => {
+                        hub.wake();
+                        tracing::warn!(payload = notification.payload(), "ignoring a malformed event notification")
+                    }
                 }
-            },
+            }
             Ok(None) => return false,
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN connection failed");

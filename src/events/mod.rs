@@ -1,9 +1,12 @@
 //! The read side of the event log (spec §9): the processor that reconciles every event
-//! exactly once across replicas, and the per-replica watch hub that feeds Server-Sent-Events
-//! streams. Both hang off one `LISTEN events` connection per replica (`listener.rs`).
+//! exactly once across replicas, the per-replica watch hub that feeds Server-Sent-Events
+//! streams, and (with `--broker-url`) the publisher that hands every event to the message
+//! broker. All hang off one `LISTEN events` connection per replica (`listener.rs`).
 
+pub mod cloudevent;
 pub mod listener;
 pub mod processor;
+pub mod publisher;
 pub mod view;
 pub mod watch;
 
@@ -20,6 +23,7 @@ use crate::dao::events as events_dao;
 use crate::db::Database;
 use crate::metrics::Metrics;
 pub use processor::{EventHandler, EventRecord, Processor};
+pub use publisher::{BrokerState, Publisher};
 pub use watch::WatchHub;
 
 /// How long a read of the events list waits at most for the writers that began before it.
@@ -46,6 +50,7 @@ pub async fn settle(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
 pub struct EventPipeline {
     pub watch: Arc<WatchHub>,
     processor: Arc<Processor>,
+    publisher: Option<Arc<Publisher>>,
     listen_options: PgConnectOptions,
     connect_timeout: Duration,
     sweep_interval: Duration,
@@ -62,16 +67,31 @@ impl EventPipeline {
         handlers: &[Arc<dyn EventHandler>],
     ) -> Self {
         let events = &settings.events;
+        let publisher = settings.broker.as_ref().map(|broker| {
+            let options = listen_options.clone();
+            Arc::new(Publisher::new(
+                broker.clone(),
+                options,
+                settings.database.connect_timeout,
+                metrics.register_broker(),
+            ))
+        });
         EventPipeline {
             watch: Arc::new(WatchHub::new(db.clone(), metrics.clone(), events)),
             processor: Arc::new(Processor::new(db, metrics, handlers)),
+            publisher,
             listen_options,
             connect_timeout: settings.database.connect_timeout,
             sweep_interval: events.sweep_interval,
         }
     }
 
-    /// Spawns the listener, the processor and the watch tailer.
+    /// The broker connection state, when this replica publishes to a broker.
+    pub fn broker_state(&self) -> Option<Arc<BrokerState>> {
+        self.publisher.as_ref().map(|p| Arc::clone(&p.state))
+    }
+
+    /// Spawns the listener, the processor, the watch tailer and the publisher.
     pub fn start(&self) -> RunningPipeline {
         let (stop_tx, stop_rx) = signal::channel(false);
         let (work_tx, work_rx) = mpsc::unbounded_channel();
@@ -80,11 +100,13 @@ impl EventPipeline {
             self.connect_timeout,
             work_tx,
             Arc::clone(&self.watch),
+            self.publisher.as_ref().map(|p| Arc::clone(&p.wake)),
             stop_rx.clone(),
         ));
+        let publisher = self.publisher.as_ref().map(|p| tokio::spawn(Arc::clone(p).run(stop_rx.clone())));
         let processor = tokio::spawn(Arc::clone(&self.processor).run(work_rx, self.sweep_interval, stop_rx));
         let tailer = tokio::spawn(Arc::clone(&self.watch).run_tailer());
-        RunningPipeline { stop: stop_tx, watch: Arc::clone(&self.watch), listener, processor, tailer }
+        RunningPipeline { stop: stop_tx, watch: Arc::clone(&self.watch), listener, processor, tailer, publisher }
     }
 }
 
@@ -95,6 +117,7 @@ pub struct RunningPipeline {
     listener: JoinHandle<()>,
     processor: JoinHandle<()>,
     tailer: JoinHandle<()>,
+    publisher: Option<JoinHandle<()>>,
 }
 
 impl RunningPipeline {
@@ -110,6 +133,15 @@ impl RunningPipeline {
         self.stop.send_replace(true);
         if !finish(self.processor, timeout).await {
             tracing::warn!("the event processor did not stop in time; abandoning the event in hand");
+        }
+        // The batch in hand is confirmed and marked first; one that outlasts the timeout is
+        // published again by the next publisher.
+        if let Some(publisher) = self.publisher {
+            if !finish(publisher, timeout).await {
+                tracing::warn!(
+                    "the event publisher did not stop in time; its unconfirmed batch will be published again"
+                );
+            }
         }
         // Both end promptly once signalled, unless a dead connection keeps them waiting.
         finish(self.listener, TASK_STOP_TIMEOUT).await;

@@ -45,3 +45,15 @@ impl From<EventRow> for Event {
         }
     }
 }
+
+/// One Server-Sent Event of `/watch` as an SSE parser yields it: the contract's `WatchEvent`.
+/// A schema only: `watch.rs` writes the `id:` and `data:` lines itself (no `event:` line, so
+/// parsers report the default name `message`).
+#[derive(utoipa::ToSchema)]
+pub struct WatchEvent {
+    pub id: String,
+    #[schema(nullable = false)]
+    pub event: Option<String>,
+    /// The [`Event`] as compact JSON.
+    pub data: String,
+}

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::lifecycle::Lifecycle;
 use super::{get_or_head, ops_not_found, ops_resource};
 use crate::db::Database;
+use crate::events::BrokerState;
 
 /// How long `/readyz` waits for the database ping.
 pub const READINESS_PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -20,6 +21,8 @@ pub const READINESS_PING_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct HealthState {
     pub lifecycle: Arc<Lifecycle>,
     pub db: Database,
+    /// Set when events are published to a broker (`--broker-url`).
+    pub broker: Option<Arc<BrokerState>>,
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> HttpResponse {
@@ -62,12 +65,16 @@ async fn readyz(state: web::Data<HealthState>) -> HttpResponse {
     } else {
         state.db.ping(READINESS_PING_TIMEOUT).await.err().map(|f| f.reason())
     };
-    match reason {
-        None => json_response(StatusCode::OK, json!({"status": "ok"})),
-        Some(reason) => {
-            json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"status": "unavailable", "reason": reason}))
-        }
+    let (status, mut body) = match reason {
+        None => (StatusCode::OK, json!({"status": "ok"})),
+        Some(reason) => (StatusCode::SERVICE_UNAVAILABLE, json!({"status": "unavailable", "reason": reason})),
+    };
+    // The broker only adds a detail: events wait in PostgreSQL while it is away, so the replica
+    // keeps serving and stays ready.
+    if let Some(broker) = &state.broker {
+        body["broker"] = json!(if broker.is_connected() { "connected" } else { "unreachable" });
     }
+    json_response(status, body)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

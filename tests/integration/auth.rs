@@ -346,9 +346,14 @@ async fn authentication_comes_after_routing_and_before_the_body(pool: PgPool) {
     for path in ["/api/hyperfleet/v1/compatibility", "/api/hyperfleet/v1/events", "/api/hyperfleet/v1/nodepools"] {
         assert_unauthenticated(&send(&app, Method::GET, path, None, None).await, MISSING);
     }
-    for path in
-        ["/api/hyperfleet", "/api/hyperfleet/v1/openapi", "/openapi", "/api/hyperfleet/v1/openapi.html", "/openapi-ui"]
-    {
+    for path in [
+        "/api/hyperfleet",
+        "/api/hyperfleet/v1/openapi",
+        "/openapi",
+        "/api/hyperfleet/v1/asyncapi",
+        "/api/hyperfleet/v1/openapi.html",
+        "/openapi-ui",
+    ] {
         let answer = send(&app, Method::GET, path, Some("Basic nope"), None).await;
         assert_eq!(answer.status, 200, "{path} is public");
         assert_eq!(send(&app, Method::HEAD, path, None, None).await.status, 200, "HEAD {path} is public");

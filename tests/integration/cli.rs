@@ -128,7 +128,8 @@ async fn migrate_applies_each_migration_once_and_is_idempotent(pool: PgPool) {
         stdout(&first),
         "applied migration 1 create clusters\napplied migration 2 create node pools\n\
          applied migration 3 create adapter statuses\napplied migration 4 create events\n\
-         applied migration 6 events ordered by transaction\napplied migration 7 create resource counts\n"
+         applied migration 5 event publication\napplied migration 6 events ordered by transaction\n\
+         applied migration 7 create resource counts\n"
     );
     let second = run(&["migrate"], &[("DATABASE_URL", url.as_str())]);
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
@@ -152,9 +153,9 @@ async fn concurrent_migrate_runs_wait_for_each_other(pool: PgPool) {
         assert_eq!(output.status.code(), Some(0), "{}", stderr(output));
     }
     let applied: usize = outputs.iter().map(|o| stdout(o).matches("applied migration").count()).sum();
-    assert_eq!(applied, 6, "every migration applied exactly once");
+    assert_eq!(applied, 7, "every migration applied exactly once");
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&pool).await.unwrap();
-    assert_eq!(count, 6);
+    assert_eq!(count, 7);
 }
 
 #[sqlx::test(migrations = false)]

@@ -14,7 +14,7 @@ use hyperfleet::api::views::{
 };
 use hyperfleet::api::{endpoints, openapi};
 use hyperfleet::error::{ErrorBody, FieldError};
-use hyperfleet::events::view::Event;
+use hyperfleet::events::view::{Event, WatchEvent};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 use sqlx::PgPool;
@@ -29,6 +29,7 @@ const MIGRATOR: &sqlx::migrate::Migrator = &hyperfleet::MIGRATOR;
 const DOCUMENTATION_ROUTES: &[&str] = &[
     "/api/hyperfleet/v1/openapi",
     "/openapi",
+    "/api/hyperfleet/v1/asyncapi",
     "/api/hyperfleet/v1/openapi.html",
     "/openapi-ui",
     "/api/hyperfleet/v1/swagger-ui/{file}",
@@ -175,6 +176,7 @@ fn typed_schemas() -> Vec<(&'static str, RustSchema)> {
         ("ErrorDetail", rust::<FieldError>()),
         ("Event", rust::<Event>()),
         ("EventList", rust::<List<Event>>()),
+        ("WatchEvent", rust::<WatchEvent>()),
     ]
 }
 

@@ -5,8 +5,10 @@ mod helpers;
 #[path = "../factories/mod.rs"]
 mod factories;
 
+mod asyncapi;
 mod auth;
 mod bad_input;
+mod broker;
 mod cli;
 mod client;
 mod clusters;
