@@ -12,6 +12,7 @@ pub mod db;
 pub mod edge;
 pub mod error;
 pub mod events;
+pub mod flags;
 pub mod memory;
 pub mod metrics;
 pub mod migrate;

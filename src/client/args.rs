@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use reqwest::Url;
 
-use crate::cli::parse_duration;
+use crate::flags::parse_duration;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
