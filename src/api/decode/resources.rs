@@ -148,18 +148,12 @@ fn is_valid_label_value(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
+    use crate::api::decode::schema_members::{of_list as set, of_schema as members};
     use crate::api::views::{CreateRequest, PatchRequest};
 
     #[test]
     fn request_schemas_list_exactly_the_members_the_decoders_accept() {
-        fn members<T: utoipa::PartialSchema>() -> BTreeSet<String> {
-            let schema = serde_json::to_value(T::schema()).unwrap();
-            schema["properties"].as_object().unwrap().keys().cloned().collect()
-        }
-        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
         assert_eq!(members::<CreateRequest>(), set(CREATE_FIELDS));
         assert_eq!(members::<PatchRequest>(), set(PATCH_FIELDS));
     }

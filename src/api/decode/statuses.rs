@@ -246,18 +246,12 @@ fn condition(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
+    use crate::api::decode::schema_members::{of_list as set, of_schema as members};
     use crate::api::views::{AdapterStatusCreateRequest, ConditionRequest};
 
     #[test]
     fn request_schemas_list_exactly_the_members_the_decoder_accepts() {
-        fn members<T: utoipa::PartialSchema>() -> BTreeSet<String> {
-            let schema = serde_json::to_value(T::schema()).unwrap();
-            schema["properties"].as_object().unwrap().keys().cloned().collect()
-        }
-        let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
         assert_eq!(members::<AdapterStatusCreateRequest>(), set(REPORT_FIELDS));
         assert_eq!(members::<ConditionRequest>(), set(CONDITION_FIELDS));
     }
